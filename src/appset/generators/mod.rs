@@ -1,0 +1,1 @@
+//! One file per generator; each turns its spec into parameter sets.

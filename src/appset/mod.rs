@@ -1,0 +1,121 @@
+//! Offline ApplicationSet expansion, faithful to Argo CD's applicationset-controller.
+//!
+//! `expand` takes the ApplicationSet as written and the clusters and local
+//! repositories a scenario provides, and returns the Applications Argo CD
+//! would generate, plus the errors Argo CD would report. Like a compiler, it
+//! recovers where it can (a non-string list value is rendered as the string it
+//! was meant to be) so that one mistake does not hide the next; whether Argo CD
+//! itself would have generated anything is `Expansion::argocd_generates`.
+
+mod expand;
+pub mod generators;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use expand::expand;
+
+/// A cluster as the clusters generator sees it (an Argo CD cluster Secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// True when this is the cluster Argo CD runs in and it has no Secret of
+    /// its own: then the generator adds it as `in-cluster` only without selector.
+    pub local_without_secret: bool,
+}
+
+/// A repository URL served from a local directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoMount {
+    pub url: String,
+    pub path: PathBuf,
+}
+
+/// What the expansion needs besides the ApplicationSet itself.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub clusters: Vec<ClusterInfo>,
+    pub repos: Vec<RepoMount>,
+}
+
+/// An Application the ApplicationSet generates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GeneratedApp {
+    pub name: String,
+    /// The whole Application (apiVersion, kind, metadata, spec), rendered.
+    pub manifest: Value,
+    /// The parameter set it was rendered from.
+    pub params: Value,
+}
+
+impl GeneratedApp {
+    fn spec_str(&self, pointer: &str) -> String {
+        self.manifest
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    }
+    pub fn project(&self) -> String {
+        self.spec_str("/spec/project")
+    }
+    /// `destination.server`, or `destination.name` when only that is set.
+    pub fn server(&self) -> String {
+        let server = self.spec_str("/spec/destination/server");
+        if server.is_empty() {
+            self.spec_str("/spec/destination/name")
+        } else {
+            server
+        }
+    }
+    pub fn namespace(&self) -> String {
+        self.spec_str("/spec/destination/namespace")
+    }
+    pub fn spec(&self) -> Value {
+        self.manifest.get("spec").cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// An error Argo CD would report for this ApplicationSet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpandError {
+    /// Stable kind, used as the lint rule name (`generator-error`,
+    /// `template-render-error`, `matrix-children`, `merge-non-unique-keys`, …).
+    pub rule: &'static str,
+    /// JSON pointer into the ApplicationSet (e.g. `/spec/generators/0/matrix`).
+    pub pointer: String,
+    /// The message, worded like Argo CD's where that helps to match it.
+    pub message: String,
+    /// The Application concerned, when the error is about one.
+    pub application: Option<String>,
+    /// Argo CD's condition reason, e.g. `RenderTemplateParamsError`, `ApplicationGenerationFromParamsError`.
+    pub reason: &'static str,
+}
+
+/// The result of expanding an ApplicationSet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Expansion {
+    /// The Applications, in Argo CD's order, after recovery.
+    pub applications: Vec<GeneratedApp>,
+    /// What Argo CD would report (any one stops its whole reconcile).
+    pub errors: Vec<ExpandError>,
+    /// Problems the expansion repaired to go on; Argo CD does not repair them.
+    pub recovered: Vec<ExpandError>,
+}
+
+impl Expansion {
+    /// Whether Argo CD itself would create or update any Application: a single
+    /// error (or a repaired problem) stops its whole reconcile.
+    pub fn argocd_generates(&self) -> bool {
+        self.errors.is_empty() && self.recovered.is_empty()
+    }
+}

@@ -1,0 +1,1 @@
+//! fasttemplate (`{{name}}`) and Go text/template (`goTemplate: true`) rendering.

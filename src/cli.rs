@@ -1,0 +1,1 @@
+//! Command-line types only; `main.rs` dispatches them.

@@ -1,0 +1,13 @@
+//! gitops-e2e: validates Argo CD ApplicationSets, offline first, then on real clusters.
+//!
+//! The data flow is scenario → plan → (provision → argocd → steps) → report; each
+//! stage is a module below. Nothing here prints: the binary renders reports.
+
+pub mod appset;
+pub mod cli;
+pub mod error;
+pub mod lint;
+pub mod plan;
+pub mod report;
+pub mod scenario;
+pub mod yaml;

@@ -1,0 +1,1 @@
+//! The offline plan: expansion + lint + the scenario's expectations → Report.

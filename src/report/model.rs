@@ -1,0 +1,147 @@
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::lint::{Finding, Severity};
+
+/// Everything a `plan` or `run` found out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// `plan`, `lint` or `run`.
+    pub command: String,
+    /// The scenario's `metadata.name`, or the manifest's name for a bare file.
+    pub name: String,
+    /// The file the command was given.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The Applications the ApplicationSet generates (offline plan).
+    pub applications: Vec<ApplicationSummary>,
+    pub findings: Vec<Finding>,
+    /// The steps, in order; `plan` has one, `run` has the five after it.
+    pub steps: Vec<StepResult>,
+    /// Wall-clock time of each phase (cluster up, Argo CD ready, sync, …).
+    pub phases: Vec<Phase>,
+    /// Where the diagnostics bundle of a failed run was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApplicationSummary {
+    pub name: String,
+    pub project: String,
+    pub server: String,
+    pub namespace: String,
+    /// The scenario cluster `server` maps to, when it maps to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The rendered Application spec.
+    pub spec: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    Plan,
+    DryRun,
+    Diff,
+    Count,
+    Sync,
+    Assert,
+}
+
+impl StepKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            StepKind::Plan => "plan",
+            StepKind::DryRun => "dry-run",
+            StepKind::Diff => "diff",
+            StepKind::Count => "count",
+            StepKind::Sync => "sync",
+            StepKind::Assert => "assert",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    pub step: StepKind,
+    pub checks: Vec<Check>,
+    /// Set when the step did not run at all, with why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    pub duration: Duration,
+}
+
+impl StepResult {
+    pub fn status(&self) -> Status {
+        if self.skipped.is_some() {
+            Status::Skipped
+        } else if self.checks.iter().any(|c| c.outcome.is_failed()) {
+            Status::Failed
+        } else {
+            Status::Passed
+        }
+    }
+}
+
+/// One expectation checked: a line in the terminal, a testcase in JUnit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// What was checked, e.g. `replicas = 5`.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    pub outcome: Outcome,
+    /// Longer evidence: a unified diff, a list of both sides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Outcome {
+    Passed,
+    Failed { reason: String },
+    Skipped { reason: String },
+}
+
+impl Outcome {
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Outcome::Failed { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Phase {
+    pub name: String,
+    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    pub duration: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl Report {
+    /// Passed when no check failed and no error-severity finding exists.
+    pub fn passed(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Error)
+            && !self
+                .steps
+                .iter()
+                .flat_map(|s| &s.checks)
+                .any(|c| c.outcome.is_failed())
+    }
+}
