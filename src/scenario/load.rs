@@ -34,3 +34,16 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
     let _ = file;
     unimplemented!("scenario::load")
 }
+
+impl Loaded {
+    pub fn server_of(&self, cluster: &str) -> String {
+        let _ = cluster;
+        unimplemented!("Loaded::server_of")
+    }
+}
+
+impl LoadError {
+    pub fn render(&self) -> String {
+        unimplemented!("LoadError::render")
+    }
+}
