@@ -39,6 +39,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/gitops-e2e-smoke.XXXXXX")
 cluster=gitops-e2e-smoke-$$
 export KWOK_WORKDIR=$work/kwok # kwokctl keeps the cluster here, not in ~/.kwok
+export KWOK_KUBE_VERSION=$KUBERNETES_VERSION
 export KUBECONFIG=$work/kubeconfig
 export PATH=$bin:$PATH
 pids=()
@@ -108,7 +109,6 @@ mkdir -p "$work/logs" "$work/argocd"/{tls,ssh,gpg/keys,gpg/source}
 log "kwokctl create cluster $cluster (binary runtime, local binaries)"
 t_create=$(now)
 kwokctl create cluster --name "$cluster" --runtime binary \
-  --kube-version "$KUBERNETES_VERSION" \
   --kube-apiserver-binary "$bin/kube-apiserver" \
   --kube-controller-manager-binary "$bin/kube-controller-manager" \
   --kube-scheduler-binary "$bin/kube-scheduler" \
