@@ -9,6 +9,8 @@ pub mod error;
 pub mod lint;
 pub mod plan;
 pub mod process;
+pub mod provider;
 pub mod report;
 pub mod scenario;
+pub mod toolchain;
 pub mod yaml;

@@ -23,7 +23,7 @@ if [[ ${1:-} == --print-bin ]]; then
   exit 0
 fi
 
-mkdir -p "$store" "$bin"
+mkdir -p "$store" "$bin" "$cache/toolchain/share"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
@@ -78,6 +78,16 @@ build_kwok() {
 build_argocd() {
   build argocd "$ARGOCD_VERSION" argocd github.com/argoproj/argo-cd/v3/cmd \
     "-X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v} -X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean"
+  # Argo CD's CRDs and config objects, for local-process mode: copied from the
+  # module so that running needs no Go.
+  local share=$cache/toolchain/share/argocd-$ARGOCD_VERSION src
+  if [[ ! -f $share/crds/application-crd.yaml ]]; then
+    src=$(cd "$here/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
+    mkdir -p "$share"
+    cp -r "$src/manifests/crds" "$src/manifests/base/config" "$share/"
+    chmod -R u+w "$share"
+  fi
+  ln -sfn "$share" "$cache/toolchain/share/argocd"
 }
 
 build_helm() {

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 bin=$("$here/build.sh" --print-bin)
-argocd_src=$(go env GOMODCACHE)/github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION
+argocd_share=$(dirname "$bin")/share/argocd-$ARGOCD_VERSION
 timeout_s=${SMOKE_TIMEOUT:-240}
 
 log() { printf '[smoke %5.1fs] %s\n' "$(elapsed)" "$*" >&2; }
@@ -34,7 +34,7 @@ done
 for tool in git redis-server; do
   command -v "$tool" >/dev/null || die "\`$tool\` is not installed: run \`make deps\`"
 done
-[[ -d $argocd_src/manifests ]] || die "Argo CD $ARGOCD_VERSION manifests not in the module cache ($argocd_src): run \`make toolchain\`"
+[[ -f $argocd_share/crds/kustomization.yaml ]] || die "Argo CD $ARGOCD_VERSION manifests missing ($argocd_share): run \`make toolchain\`"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gitops-e2e-smoke.XXXXXX")
 cluster=gitops-e2e-smoke-$$
@@ -128,8 +128,8 @@ kubectl wait --for=condition=Ready node/smoke-node-0 --timeout=60s >/dev/null
 # --- 3. Argo CD -----------------------------------------------------------
 kubectl create namespace argocd >/dev/null
 kubectl config set-context --current --namespace argocd >/dev/null
-kubectl apply --server-side -k "$argocd_src/manifests/crds" >/dev/null
-kubectl apply -n argocd -k "$argocd_src/manifests/base/config" >/dev/null
+kubectl apply --server-side -k "$argocd_share/crds" >/dev/null
+kubectl apply -n argocd -k "$argocd_share/config" >/dev/null
 kubectl wait --for=condition=Established crd/applications.argoproj.io crd/applicationsets.argoproj.io crd/appprojects.argoproj.io --timeout=60s >/dev/null
 
 redis_port=$(free_port)

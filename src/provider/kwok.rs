@@ -1,0 +1,248 @@
+//! The kwok provider: one `kwokctl --runtime binary` cluster per scenario
+//! cluster (real etcd, kube-apiserver, controller-manager and scheduler; KWOK
+//! simulates the nodes, so pods become Running without containers), from the
+//! toolchain's binaries, with nothing downloaded.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, PostParams};
+use kube::config::Kubeconfig;
+use kube::runtime::wait::await_condition;
+
+use super::nodes::kwok_node;
+use super::{ClusterRequest, Provider, ProvisionError, Provisioned};
+use crate::process::Cmd;
+use crate::toolchain::Toolchain;
+
+/// How long a node may take to report Ready after KWOK picks it up.
+const NODE_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Kwok {
+    toolchain: Toolchain,
+    /// `KWOK_WORKDIR`: kwokctl keeps clusters here, inside the run's directory.
+    workdir: PathBuf,
+    kubeconfigs: PathBuf,
+    /// kwokctl cluster names prefix, unique per run.
+    prefix: String,
+    /// kwokctl clusters this run asked for, created or not: all are deleted.
+    created: Vec<String>,
+}
+
+impl Kwok {
+    pub fn new(toolchain: Toolchain, run_dir: &Path, run_id: &str) -> Self {
+        Self {
+            toolchain,
+            workdir: run_dir.join("kwok"),
+            kubeconfigs: run_dir.join("kubeconfigs"),
+            prefix: format!("gitops-e2e-{run_id}"),
+            created: Vec::new(),
+        }
+    }
+
+    fn kwokctl(&self) -> Cmd {
+        Cmd::new(self.toolchain.bin("kwokctl"))
+            .env("KWOK_WORKDIR", &self.workdir)
+            .env("PATH", path_with(&self.toolchain.bin_dir()))
+    }
+
+    async fn kube_version(&self) -> anyhow::Result<String> {
+        let out = Cmd::new(self.toolchain.bin("kube-apiserver"))
+            .arg("--version")
+            .output()
+            .await?;
+        out.split_whitespace()
+            .last()
+            .map(str::to_string)
+            .context("kube-apiserver --version printed nothing")
+    }
+
+    async fn create(
+        &self,
+        req: &ClusterRequest,
+        version: &str,
+    ) -> Result<Provisioned, ProvisionError> {
+        let kwok_name = format!("{}-{}", self.prefix, req.name);
+        let fail = |source: anyhow::Error| ProvisionError::Create {
+            provider: "kwok",
+            name: req.name.clone(),
+            source,
+        };
+        let bin = |b: &str| self.toolchain.bin(b);
+        self.kwokctl()
+            .env("KWOK_KUBE_VERSION", version)
+            .args([
+                "create",
+                "cluster",
+                "--name",
+                &kwok_name,
+                "--runtime",
+                "binary",
+            ])
+            .arg("--kube-apiserver-binary")
+            .arg(bin("kube-apiserver"))
+            .arg("--kube-controller-manager-binary")
+            .arg(bin("kube-controller-manager"))
+            .arg("--kube-scheduler-binary")
+            .arg(bin("kube-scheduler"))
+            .arg("--kwok-controller-binary")
+            .arg(bin("kwok"))
+            .arg("--etcd-binary")
+            .arg(bin("etcd"))
+            .args(["--wait", "2m"])
+            .output()
+            .await
+            .map_err(|e| fail(e.into()))?;
+        let text = self
+            .kwokctl()
+            .args(["get", "kubeconfig", "--name", &kwok_name])
+            .output()
+            .await
+            .map_err(|e| fail(e.into()))?;
+        let provisioned = self.write_kubeconfig(&req.name, &text).map_err(fail)?;
+        let client = provisioned.client().await?;
+        add_nodes(&client, req).await.map_err(fail)?;
+        Ok(provisioned)
+    }
+
+    /// Renames kwokctl's context, cluster and user to the scenario's cluster
+    /// name and writes the result to `kubeconfigs/<name>.yaml`.
+    fn write_kubeconfig(&self, name: &str, text: &str) -> anyhow::Result<Provisioned> {
+        let mut config = Kubeconfig::from_yaml(text)?;
+        let (Some(cluster), Some(user)) =
+            (config.clusters.first_mut(), config.auth_infos.first_mut())
+        else {
+            anyhow::bail!("kwokctl returned a kubeconfig without cluster or user");
+        };
+        cluster.name = name.to_string();
+        user.name = name.to_string();
+        let server = cluster
+            .cluster
+            .as_ref()
+            .and_then(|c| c.server.clone())
+            .context("kubeconfig has no server")?;
+        let ca_data = cluster
+            .cluster
+            .as_ref()
+            .and_then(|c| c.certificate_authority_data.clone());
+        let auth = user.auth_info.clone().unwrap_or_default();
+        use secrecy::ExposeSecret as _;
+        let key_data = auth
+            .client_key_data
+            .as_ref()
+            .map(|k| k.expose_secret().to_string());
+        for ctx in &mut config.contexts {
+            ctx.name = name.to_string();
+            if let Some(c) = ctx.context.as_mut() {
+                c.cluster = name.to_string();
+                c.user = Some(name.to_string());
+            }
+        }
+        config.current_context = Some(name.to_string());
+        std::fs::create_dir_all(&self.kubeconfigs)?;
+        let path = self.kubeconfigs.join(format!("{name}.yaml"));
+        std::fs::write(&path, crate::yaml::to_string(&config))?;
+        Ok(Provisioned {
+            name: name.to_string(),
+            kubeconfig: path,
+            context: name.to_string(),
+            server,
+            ca_data,
+            cert_data: auth.client_certificate_data.clone(),
+            key_data,
+            token: None,
+        })
+    }
+}
+
+/// Creates the cluster's simulated nodes and waits until each is Ready.
+async fn add_nodes(client: &kube::Client, req: &ClusterRequest) -> anyhow::Result<()> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    for n in &req.nodes {
+        nodes
+            .create(&PostParams::default(), &kwok_node(n)?)
+            .await
+            .with_context(|| format!("cannot create node `{}`", n.name))?;
+    }
+    for n in &req.nodes {
+        let ready = await_condition(nodes.clone(), &n.name, node_ready);
+        tokio::time::timeout(NODE_READY_TIMEOUT, ready)
+            .await
+            .with_context(|| {
+                format!("node `{}` not Ready after {NODE_READY_TIMEOUT:?}", n.name)
+            })??;
+    }
+    Ok(())
+}
+
+fn node_ready(node: Option<&Node>) -> bool {
+    node.and_then(|n| n.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+impl Provider for Kwok {
+    fn name(&self) -> &'static str {
+        "kwok"
+    }
+
+    async fn up(
+        &mut self,
+        clusters: &[ClusterRequest],
+    ) -> Result<Vec<Provisioned>, ProvisionError> {
+        let version = self
+            .kube_version()
+            .await
+            .map_err(|source| ProvisionError::Unavailable {
+                provider: "kwok",
+                source,
+            })?;
+        // Recorded before creating: a cluster that half-started is deleted too.
+        self.created.extend(
+            clusters
+                .iter()
+                .map(|c| format!("{}-{}", self.prefix, c.name)),
+        );
+        let this = &*self;
+        let results = join_all(clusters.iter().map(|c| this.create(c, &version))).await;
+        results.into_iter().collect()
+    }
+
+    async fn down(&mut self) -> Vec<String> {
+        let this = &*self;
+        let deletions = this.created.iter().map(|name| async move {
+            this.kwokctl()
+                .args(["delete", "cluster", "--name", name])
+                .output()
+                .await
+                .err()
+                .map(|e| format!("cannot delete kwok cluster `{name}`: {e}"))
+        });
+        let problems = join_all(deletions).await.into_iter().flatten().collect();
+        self.created.clear();
+        problems
+    }
+
+    fn keep_instructions(&self) -> String {
+        format!(
+            "the kwok clusters are kept; reach them with `export KUBECONFIG={}` and \
+             `kubectl --context <cluster>`; delete them with \
+             `KWOK_WORKDIR={} {} delete cluster --name <{}-cluster>`",
+            self.kubeconfigs.join("all.yaml").display(),
+            self.workdir.display(),
+            self.toolchain.bin("kwokctl").display(),
+            self.prefix
+        )
+    }
+}

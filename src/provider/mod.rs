@@ -1,0 +1,147 @@
+//! Where clusters come from. A provider turns the scenario's clusters into
+//! running API servers with kube contexts named after them, and takes down
+//! what it created.
+//!
+//! `Provider` is a trait because the runner's tests need a fake; the real
+//! ones are `kwok::Kwok` and `existing::Existing`.
+
+pub mod existing;
+pub mod kwok;
+pub mod nodes;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// A cluster the scenario asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterRequest {
+    pub name: String,
+    /// The nodes to simulate (kwok) — from the kind config and `nodeLabels`.
+    pub nodes: Vec<nodes::NodeRequest>,
+    /// Existing provider: the kube context to use.
+    pub context: Option<String>,
+}
+
+/// A running cluster.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    /// The scenario's cluster name, also its context in `kubeconfig`.
+    pub name: String,
+    /// A kubeconfig file whose current context is this cluster.
+    pub kubeconfig: PathBuf,
+    pub context: String,
+    /// The API server as reachable from this machine.
+    pub server: String,
+    /// Credentials, as kubeconfig `*-data` fields (base64 PEM), for
+    /// registering the cluster in Argo CD.
+    pub ca_data: Option<String>,
+    pub cert_data: Option<String>,
+    pub key_data: Option<String>,
+    pub token: Option<String>,
+}
+
+impl Provisioned {
+    /// A kube-rs client for this cluster.
+    pub async fn client(&self) -> Result<kube::Client, ProvisionError> {
+        let config = Kubeconfig::read_from(&self.kubeconfig)
+            .map_err(|e| ProvisionError::client(&self.name, e))?;
+        let options = KubeConfigOptions {
+            context: Some(self.context.clone()),
+            ..KubeConfigOptions::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(config, &options)
+            .await
+            .map_err(|e| ProvisionError::client(&self.name, e))?;
+        kube::Client::try_from(config).map_err(|e| ProvisionError::client(&self.name, e))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("failed to create {provider} cluster `{name}`")]
+    Create {
+        provider: &'static str,
+        name: String,
+        #[source]
+        source: anyhow::Error,
+    },
+    #[error("kube context `{context}` for cluster `{name}` does not exist")]
+    MissingContext {
+        name: String,
+        context: String,
+        available: Vec<String>,
+    },
+    #[error("cannot connect to cluster `{name}`")]
+    Client {
+        name: String,
+        #[source]
+        source: anyhow::Error,
+    },
+    #[error("the {provider} provider is not available here")]
+    Unavailable {
+        provider: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl ProvisionError {
+    fn client(name: &str, e: impl Into<anyhow::Error>) -> Self {
+        ProvisionError::Client {
+            name: name.to_string(),
+            source: e.into(),
+        }
+    }
+}
+
+pub trait Provider: Send {
+    /// `kwok`, `kind` or `existing`, for messages and reports.
+    fn name(&self) -> &'static str;
+
+    /// Brings every requested cluster up (in parallel where it can).
+    fn up(
+        &mut self,
+        clusters: &[ClusterRequest],
+    ) -> impl Future<Output = Result<Vec<Provisioned>, ProvisionError>> + Send;
+
+    /// Takes down everything it created; returns what could not be removed.
+    fn down(&mut self) -> impl Future<Output = Vec<String>> + Send;
+
+    /// How to reach the clusters when they are kept (`--keep`).
+    fn keep_instructions(&self) -> String;
+}
+
+/// One kubeconfig holding every cluster, contexts named after the scenario's
+/// clusters: what users get with `--keep`.
+pub fn merged_kubeconfig(clusters: &[Provisioned]) -> Result<Kubeconfig, anyhow::Error> {
+    let mut merged = Kubeconfig::default();
+    for c in clusters {
+        let mut one = Kubeconfig::read_from(&c.kubeconfig)?;
+        one.contexts.retain(|ctx| ctx.name == c.context);
+        let ctx = one
+            .contexts
+            .first()
+            .and_then(|n| n.context.clone())
+            .ok_or_else(|| {
+                anyhow::anyhow!("context `{}` not in {}", c.context, c.kubeconfig.display())
+            })?;
+        one.clusters.retain(|cl| cl.name == ctx.cluster);
+        one.auth_infos
+            .retain(|a| Some(&a.name) == ctx.user.as_ref());
+        merged = merged.merge(one)?;
+    }
+    merged.current_context = clusters.first().map(|c| c.context.clone());
+    Ok(merged)
+}
+
+/// Labels as `k=v,k2=v2`, for messages.
+pub fn labels_text(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
