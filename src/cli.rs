@@ -1,1 +1,74 @@
 //! Command-line types only; `main.rs` dispatches them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Validates Argo CD ApplicationSets before they reach production.
+///
+/// Start with `gitops-e2e plan SCENARIO`: it expands the ApplicationSet
+/// offline, exactly as Argo CD would, lints it, and checks the scenario's
+/// expectations, in milliseconds and without a cluster.
+///
+/// Exit codes: 0 passed, 1 a check failed, 2 invalid input or usage,
+/// 3 the environment failed (a cluster, a tool, Argo CD itself).
+#[derive(Debug, Parser)]
+#[command(name = "gitops-e2e", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Expand an ApplicationSet offline, lint it, and check a scenario's expectations.
+    ///
+    /// FILE is a scenario (kind: Scenario) or a bare ApplicationSet manifest.
+    Plan(PlanArgs),
+    /// Lint ApplicationSet and Application manifests, without a scenario.
+    Lint(LintArgs),
+    /// Print the JSON Schema of scenario files.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A scenario file or an ApplicationSet manifest.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// ApplicationSet or Application manifests (several documents per file are fine).
+    #[arg(required_unless_present = "rules")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// List every lint rule and exit.
+    #[arg(long, exclusive = true)]
+    pub rules: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the whole result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Markdown summary to this file (fits a CI step summary).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}

@@ -1,1 +1,114 @@
-fn main() {}
+//! The `gitops-e2e` binary: parse the command line, run the command, print
+//! its report, and turn the outcome into an exit code.
+
+use std::error::Error as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use gitops_e2e::cli::{Cli, Command, Format, OutputArgs};
+use gitops_e2e::error::{Error, exit};
+use gitops_e2e::report::{self, Report};
+use gitops_e2e::{lint, plan, scenario};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::INVALID_INPUT
+            } else {
+                exit::PASSED
+            });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprint!("{}", render_error(&e));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Plan(args) => {
+            let plan = plan::plan_file(&args.file)?;
+            emit(&plan.report, &args.output)
+        }
+        Command::Lint(args) if args.rules => {
+            for (name, description) in lint::RULES {
+                println!("{name:28} {description}");
+            }
+            Ok(exit::PASSED)
+        }
+        Command::Lint(args) => {
+            let report = plan::lint_files(&args.files)?;
+            emit(&report, &args.output)
+        }
+        Command::Schema => {
+            let schema = scenario::schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            Ok(exit::PASSED)
+        }
+    }
+}
+
+/// Prints the report on stdout, writes the requested files, returns the exit code.
+fn emit(report: &Report, output: &OutputArgs) -> Result<u8, Error> {
+    match output.format {
+        Format::Text => print!("{}", report::terminal::render(report)),
+        Format::Json => print!("{}", report::json::render(report)),
+    }
+    let files = [
+        (&output.json, report::json::render as fn(&Report) -> String),
+        (&output.junit, report::junit::render),
+        (&output.markdown, report::markdown::render),
+    ];
+    for (path, render) in files {
+        if let Some(path) = path {
+            write_file(path, &render(report))?;
+        }
+    }
+    Ok(if report.passed() {
+        exit::PASSED
+    } else {
+        exit::CHECK_FAILED
+    })
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::File {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `error: …` once, then each cause once under "caused by:", then help.
+fn render_error(e: &Error) -> String {
+    match e {
+        Error::Scenario(load) => load.render(),
+        _ => {
+            let mut text = format!("error: {e}\n");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                text.push_str(&format!("  caused by: {cause}\n"));
+                source = cause.source();
+            }
+            if let Error::Input {
+                help: Some(help), ..
+            } = e
+            {
+                text.push_str(&format!("  = help: {help}\n"));
+            }
+            text
+        }
+    }
+}

@@ -1,1 +1,456 @@
 //! The offline plan: expansion + lint + the scenario's expectations → Report.
+//!
+//! `plan_file` takes a scenario or a bare ApplicationSet; `lint_files` takes
+//! manifests. Both return a `Report` (a failed check is data) or an `Error`
+//! (the input could not be used).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::appset::{self, ClusterInfo, Environment, Expansion, RepoMount};
+use crate::error::Error;
+use crate::lint::{self, AppSetContext, Location};
+use crate::report::{ApplicationSummary, Check, Outcome, Report, StepKind, StepResult};
+use crate::scenario::{self, ExpectedApplication, Loaded};
+use crate::yaml::{self, Document};
+
+/// The in-cluster address of the cluster Argo CD runs in.
+pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+
+/// Everything the offline plan found, kept for the live steps that follow it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub report: Report,
+    pub expansion: Expansion,
+    pub env: Environment,
+    /// The ApplicationSet manifest as read.
+    pub appset: Document,
+    pub appset_file: PathBuf,
+    /// Set when the plan came from a scenario.
+    pub scenario: Option<Loaded>,
+}
+
+/// Plans a scenario file or a bare ApplicationSet manifest.
+pub fn plan_file(file: &Path) -> Result<Plan, Error> {
+    let started = Instant::now();
+    let docs = read_documents(file)?;
+    let kind = docs
+        .first()
+        .and_then(|d| d.value.get("kind"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let (scenario, appset_file, env) = match kind.as_str() {
+        "Scenario" => {
+            let loaded = scenario::load(file)?;
+            let env = environment(&loaded);
+            let appset_file = loaded.application_set.clone();
+            (Some(loaded), appset_file, env)
+        }
+        "ApplicationSet" => (None, file.to_path_buf(), standalone_environment()),
+        other => {
+            return Err(Error::Input {
+                message: format!(
+                    "`{}` is neither a Scenario nor an ApplicationSet (kind `{other}`)",
+                    file.display()
+                ),
+                help: Some(
+                    "plan takes a scenario file (kind: Scenario) or an ApplicationSet manifest; \
+                     lint takes Applications"
+                        .to_string(),
+                ),
+            });
+        }
+    };
+    let appset_docs = if scenario.is_some() {
+        read_documents(&appset_file)?
+    } else {
+        docs
+    };
+    let appset = single_appset(&appset_file, appset_docs)?;
+    let expansion = appset::expand(&appset.value, &env);
+    let findings = lint::lint_appset(&AppSetContext {
+        file: &appset_file,
+        doc: &appset,
+        expansion: &expansion,
+        env: &env,
+    });
+
+    let applications = summaries(&expansion, &env);
+    let mut checks = Vec::new();
+    if let Some(loaded) = &scenario {
+        checks.extend(expectation_checks(loaded, &expansion, &env, &findings));
+    }
+    let name = match &scenario {
+        Some(l) => l.scenario.metadata.name.clone(),
+        None => appset
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("<unnamed>")
+            .to_string(),
+    };
+    let report = Report {
+        command: "plan".to_string(),
+        name,
+        file: file.display().to_string(),
+        applications,
+        findings,
+        steps: vec![StepResult {
+            step: StepKind::Plan,
+            checks,
+            skipped: None,
+            duration: started.elapsed(),
+        }],
+        ..Report::default()
+    };
+    Ok(Plan {
+        report,
+        expansion,
+        env,
+        appset,
+        appset_file,
+        scenario,
+    })
+}
+
+/// Lints manifests: every ApplicationSet is expanded (with only the local
+/// cluster known) and linted with what it generates; every Application is
+/// linted as it is.
+pub fn lint_files(files: &[PathBuf]) -> Result<Report, Error> {
+    let started = Instant::now();
+    let env = standalone_environment();
+    let mut findings = Vec::new();
+    let mut applications = Vec::new();
+    for file in files {
+        for doc in read_documents(file)? {
+            match doc.value.get("kind").and_then(Value::as_str) {
+                Some("ApplicationSet") => {
+                    let expansion = appset::expand(&doc.value, &env);
+                    findings.extend(lint::lint_appset(&AppSetContext {
+                        file,
+                        doc: &doc,
+                        expansion: &expansion,
+                        env: &env,
+                    }));
+                    applications.extend(summaries(&expansion, &env));
+                }
+                Some("Application") => findings.extend(lint::lint_application(file, &doc)),
+                other => {
+                    return Err(Error::Input {
+                        message: format!(
+                            "{}: cannot lint kind `{}`",
+                            Location::new(file, doc.pos("/kind").or(doc.pos(""))),
+                            other.unwrap_or("<none>")
+                        ),
+                        help: Some("lint takes ApplicationSet and Application manifests".into()),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Report {
+        command: "lint".to_string(),
+        name: files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        file: files
+            .first()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default(),
+        applications,
+        findings,
+        steps: vec![StepResult {
+            step: StepKind::Plan,
+            checks: Vec::new(),
+            skipped: None,
+            duration: started.elapsed(),
+        }],
+        ..Report::default()
+    })
+}
+
+fn read_documents(file: &Path) -> Result<Vec<Document>, Error> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::File {
+        action: "read",
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let docs = yaml::parse(&text).map_err(|e| Error::Input {
+        message: format!("{}: {e}", Location::new(file, Some(e.pos))),
+        help: Some("the file is not valid YAML".into()),
+    })?;
+    if docs.is_empty() {
+        return Err(Error::Input {
+            message: format!("`{}` holds no YAML document", file.display()),
+            help: None,
+        });
+    }
+    Ok(docs)
+}
+
+fn single_appset(file: &Path, docs: Vec<Document>) -> Result<Document, Error> {
+    let mut appsets: Vec<Document> = docs
+        .into_iter()
+        .filter(|d| d.value.get("kind").and_then(Value::as_str) == Some("ApplicationSet"))
+        .collect();
+    match appsets.len() {
+        1 => Ok(appsets.remove(0)),
+        0 => Err(Error::Input {
+            message: format!("`{}` holds no ApplicationSet", file.display()),
+            help: Some("the file must contain one document with `kind: ApplicationSet`".into()),
+        }),
+        n => Err(Error::Input {
+            message: format!(
+                "`{}` holds {n} ApplicationSets; a scenario tests one",
+                file.display()
+            ),
+            help: Some("split them into one file, and one scenario, each".into()),
+        }),
+    }
+}
+
+/// The clusters and repositories Argo CD will know in a scenario: every
+/// cluster is registered under its scenario name (the hub too, at the
+/// in-cluster address), so the clusters generator lists exactly them.
+pub fn environment(loaded: &Loaded) -> Environment {
+    let clusters = loaded
+        .scenario
+        .spec
+        .clusters
+        .iter()
+        .map(|c| ClusterInfo {
+            name: c.name.clone(),
+            server: loaded.server_of(&c.name),
+            project: None,
+            labels: c.labels.clone(),
+            annotations: c.annotations.clone(),
+            local_without_secret: false,
+        })
+        .collect();
+    let repos = loaded
+        .scenario
+        .spec
+        .repos
+        .iter()
+        .zip(&loaded.repo_paths)
+        .map(|(r, path)| RepoMount {
+            url: r.url.clone(),
+            path: path.clone(),
+        })
+        .collect();
+    Environment { clusters, repos }
+}
+
+/// Without a scenario only Argo CD's own cluster is known.
+fn standalone_environment() -> Environment {
+    Environment {
+        clusters: vec![ClusterInfo {
+            name: "in-cluster".into(),
+            server: IN_CLUSTER.into(),
+            project: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            local_without_secret: true,
+        }],
+        repos: Vec::new(),
+    }
+}
+
+fn cluster_of(env: &Environment, server: &str) -> Option<String> {
+    env.clusters
+        .iter()
+        .find(|c| c.server == server || c.name == server)
+        .map(|c| c.name.clone())
+}
+
+fn summaries(expansion: &Expansion, env: &Environment) -> Vec<ApplicationSummary> {
+    expansion
+        .applications
+        .iter()
+        .map(|a| ApplicationSummary {
+            name: a.name.clone(),
+            project: a.project(),
+            server: a.server(),
+            namespace: a.namespace(),
+            cluster: cluster_of(env, &a.server()),
+            spec: a.spec(),
+        })
+        .collect()
+}
+
+fn check(name: String, application: Option<&str>, result: Result<(), String>) -> Check {
+    Check {
+        name,
+        application: application.map(str::to_string),
+        outcome: match result {
+            Ok(()) => Outcome::Passed,
+            Err(reason) => Outcome::Failed { reason },
+        },
+        detail: None,
+    }
+}
+
+/// The scenario's `expect`, checked against the offline expansion.
+fn expectation_checks(
+    loaded: &Loaded,
+    expansion: &Expansion,
+    env: &Environment,
+    findings: &[lint::Finding],
+) -> Vec<Check> {
+    let expect = &loaded.scenario.spec.expect;
+    let mut checks = Vec::new();
+    let reported: BTreeSet<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    for rule in &expect.findings {
+        checks.push(check(
+            format!("reports `{rule}`"),
+            None,
+            if reported.contains(rule.as_str()) {
+                Ok(())
+            } else {
+                Err(format!("no `{rule}` finding was reported"))
+            },
+        ));
+    }
+    let Some(expected) = &expect.applications else {
+        return checks;
+    };
+    checks.push(application_set_check(expected, expansion));
+    for (name, want) in expected {
+        let Some(app) = expansion.applications.iter().find(|a| &a.name == name) else {
+            continue;
+        };
+        checks.extend(application_checks(name, want, app, env));
+    }
+    checks
+}
+
+/// The exact set: a missing or an extra Application fails, naming them.
+fn application_set_check(
+    expected: &BTreeMap<String, ExpectedApplication>,
+    expansion: &Expansion,
+) -> Check {
+    let got: BTreeSet<&str> = expansion
+        .applications
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    let want: BTreeSet<&str> = expected.keys().map(String::as_str).collect();
+    let missing: Vec<&str> = want.difference(&got).copied().collect();
+    let extra: Vec<&str> = got.difference(&want).copied().collect();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("missing: {}", missing.join(", ")));
+    }
+    if !extra.is_empty() {
+        problems.push(format!("unexpected: {}", extra.join(", ")));
+    }
+    let result = if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} generated, {} expected; {}",
+            expansion.applications.len(),
+            expected.len(),
+            problems.join("; ")
+        ))
+    };
+    check(
+        format!("generates exactly {} Applications", expected.len()),
+        None,
+        result,
+    )
+}
+
+fn application_checks(
+    name: &str,
+    want: &ExpectedApplication,
+    app: &appset::GeneratedApp,
+    env: &Environment,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let app_name = Some(name);
+    if let Some(cluster) = &want.cluster {
+        let server = app.server();
+        let got = cluster_of(env, &server);
+        checks.push(check(
+            format!("destination cluster = {cluster}"),
+            app_name,
+            match got {
+                Some(c) if &c == cluster => Ok(()),
+                Some(c) => Err(format!("destination `{server}` is cluster `{c}`")),
+                None => Err(format!(
+                    "destination `{server}` is none of the scenario's clusters ({})",
+                    env.clusters
+                        .iter()
+                        .map(|c| format!("{} = {}", c.name, c.server))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+        ));
+    }
+    if let Some(ns) = &want.namespace {
+        checks.push(check(
+            format!("destination namespace = {ns}"),
+            app_name,
+            equal("namespace", &app.namespace(), ns),
+        ));
+    }
+    if let Some(project) = &want.project {
+        checks.push(check(
+            format!("project = {project}"),
+            app_name,
+            equal("project", &app.project(), project),
+        ));
+    }
+    let automated = app.manifest.pointer("/spec/syncPolicy/automated");
+    // `automated: {enabled: false}` turns automation off while keeping its settings.
+    let auto_sync = automated
+        .is_some_and(|a| a.is_object() && a.get("enabled").and_then(Value::as_bool) != Some(false));
+    if let Some(want_auto) = want.auto_sync {
+        checks.push(check(
+            format!("automated sync = {want_auto}"),
+            app_name,
+            if auto_sync == want_auto {
+                Ok(())
+            } else if want_auto {
+                Err("no `syncPolicy.automated`: the Application only syncs by hand".into())
+            } else {
+                Err("`syncPolicy.automated` is set: Argo CD syncs it without review".into())
+            },
+        ));
+    }
+    if let Some(want_prune) = want.prune {
+        let prune = auto_sync
+            && automated
+                .and_then(|a| a.get("prune"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        checks.push(check(
+            format!("automated prune = {want_prune}"),
+            app_name,
+            if prune == want_prune {
+                Ok(())
+            } else {
+                Err(format!("automated prune is {prune}"))
+            },
+        ));
+    }
+    checks
+}
+
+fn equal(what: &str, got: &str, want: &str) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else if got.is_empty() {
+        Err(format!("no {what} is set"))
+    } else {
+        Err(format!("{what} is `{got}`"))
+    }
+}

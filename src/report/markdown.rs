@@ -1,1 +1,118 @@
-//! markdown renderer.
+//! Markdown: fits a CI step summary (e.g. `$GITHUB_STEP_SUMMARY`).
+
+use std::fmt::Write;
+
+use super::{Outcome, Report, Status};
+use crate::lint::Severity;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let icon = if report.passed() { "✅" } else { "❌" };
+    let _ = writeln!(
+        out,
+        "## {icon} gitops-e2e {} `{}`\n",
+        report.command, report.name
+    );
+    let _ = writeln!(out, "{}\n", super::terminal::verdict(report));
+    let _ = writeln!(out, "File: `{}`\n", report.file);
+
+    if !report.applications.is_empty() {
+        let _ = writeln!(out, "### Applications\n");
+        let _ = writeln!(out, "| Application | Project | Server | Namespace |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for a in &report.applications {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                cell(&a.name),
+                cell(&a.project),
+                cell(&a.server),
+                cell(&a.namespace)
+            );
+        }
+        out.push('\n');
+    }
+
+    if !report.findings.is_empty() {
+        let _ = writeln!(out, "### Findings\n");
+        let _ = writeln!(out, "| Severity | Rule | Application | Where | Message |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for f in &report.findings {
+            let sev = match f.severity {
+                Severity::Error => "🔴 error",
+                Severity::Warning => "🟡 warning",
+            };
+            let _ = writeln!(
+                out,
+                "| {sev} | `{}` | {} | {} | {} |",
+                f.rule,
+                f.application.as_deref().map(cell).unwrap_or_default(),
+                f.location
+                    .as_ref()
+                    .map(|l| format!("`{l}`"))
+                    .unwrap_or_default(),
+                cell(&format!("{} — {}", f.message, f.advice)),
+            );
+        }
+        out.push('\n');
+    }
+
+    for step in &report.steps {
+        let status = match step.status() {
+            Status::Passed => "✅ passed",
+            Status::Failed => "❌ failed",
+            Status::Skipped => "⏭️ skipped",
+        };
+        let _ = writeln!(out, "### Step `{}`: {status}\n", step.step.title());
+        if let Some(reason) = &step.skipped {
+            let _ = writeln!(out, "Skipped: {}\n", cell(reason));
+        }
+        if step.checks.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "| | Check | Application | Reason |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for c in &step.checks {
+            let (mark, reason) = match &c.outcome {
+                Outcome::Passed => ("✅", String::new()),
+                Outcome::Failed { reason } => ("❌", cell(reason)),
+                Outcome::Skipped { reason } => ("⏭️", cell(reason)),
+            };
+            let _ = writeln!(
+                out,
+                "| {mark} | {} | {} | {reason} |",
+                cell(&c.name),
+                c.application.as_deref().map(cell).unwrap_or_default()
+            );
+        }
+        out.push('\n');
+        for c in step.checks.iter().filter(|c| c.detail.is_some()) {
+            let title = c.application.as_deref().unwrap_or(&c.name);
+            let _ = writeln!(
+                out,
+                "<details><summary>{}</summary>\n\n```diff\n{}\n```\n</details>\n",
+                cell(title),
+                c.detail.as_deref().unwrap_or_default().trim_end()
+            );
+        }
+    }
+
+    if !report.phases.is_empty() {
+        let _ = writeln!(out, "### Timings\n");
+        let _ = writeln!(out, "| Phase | Seconds |");
+        let _ = writeln!(out, "|---|---:|");
+        for p in &report.phases {
+            let _ = writeln!(out, "| {} | {:.1} |", p.name, p.duration.as_secs_f64());
+        }
+        out.push('\n');
+    }
+    if let Some(dir) = &report.diagnostics {
+        let _ = writeln!(out, "Diagnostics: `{dir}`");
+    }
+    out
+}
+
+/// Escapes text for a table cell: pipes and newlines would break the row.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', "<br>")
+}

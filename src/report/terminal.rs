@@ -1,1 +1,167 @@
-//! terminal renderer.
+//! The report as people read it in a terminal or a CI log.
+
+use std::fmt::Write;
+
+use super::{Outcome, Report, Status};
+use crate::lint::{Finding, Severity};
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} ({})", report.command, report.name, report.file);
+    if let Some(provider) = &report.provider {
+        let _ = writeln!(out, "provider: {provider}");
+    }
+    applications(&mut out, report);
+    findings(&mut out, &report.findings);
+    steps(&mut out, report);
+    phases(&mut out, report);
+    if let Some(dir) = &report.diagnostics {
+        let _ = writeln!(out, "\ndiagnostics written to {dir}");
+    }
+    let _ = writeln!(out, "\n{}", verdict(report));
+    out
+}
+
+fn applications(out: &mut String, report: &Report) {
+    if report.command == "lint" {
+        return;
+    }
+    let _ = writeln!(out, "\nApplications ({}):", report.applications.len());
+    let width = report
+        .applications
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(0);
+    for app in &report.applications {
+        let cluster = app
+            .cluster
+            .as_deref()
+            .map(|c| format!(" (cluster {c})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:width$}  project={} server={}{} namespace={}",
+            app.name,
+            app.project,
+            app.server,
+            cluster,
+            if app.namespace.is_empty() {
+                "-"
+            } else {
+                &app.namespace
+            },
+        );
+    }
+}
+
+fn findings(out: &mut String, findings: &[Finding]) {
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    let _ = writeln!(
+        out,
+        "\nFindings ({errors} {}, {warnings} {}):",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
+    for f in findings {
+        let app = f
+            .application
+            .as_deref()
+            .map(|a| format!(" [{a}]"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}[{}]{app}: {}", f.severity, f.rule, f.message);
+        if let Some(loc) = &f.location {
+            let _ = writeln!(out, "    --> {loc}");
+        }
+        let _ = writeln!(out, "    help: {}", f.advice);
+    }
+}
+
+fn steps(out: &mut String, report: &Report) {
+    for step in &report.steps {
+        let status = match step.status() {
+            Status::Passed => "passed",
+            Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
+        };
+        let _ = writeln!(
+            out,
+            "\nStep {}: {status} ({} ms)",
+            step.step.title(),
+            step.duration.as_millis()
+        );
+        if let Some(reason) = &step.skipped {
+            let _ = writeln!(out, "  skipped: {reason}");
+        }
+        for check in &step.checks {
+            let app = check
+                .application
+                .as_deref()
+                .map(|a| format!("{a}: "))
+                .unwrap_or_default();
+            match &check.outcome {
+                Outcome::Passed => {
+                    let _ = writeln!(out, "  ok    {app}{}", check.name);
+                }
+                Outcome::Failed { reason } => {
+                    let _ = writeln!(out, "  FAIL  {app}{}", check.name);
+                    let _ = writeln!(out, "        {reason}");
+                }
+                Outcome::Skipped { reason } => {
+                    let _ = writeln!(out, "  skip  {app}{} ({reason})", check.name);
+                }
+            }
+            if let Some(detail) = &check.detail {
+                for line in detail.lines() {
+                    let _ = writeln!(out, "        | {line}");
+                }
+            }
+        }
+    }
+}
+
+fn phases(out: &mut String, report: &Report) {
+    if report.phases.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nTimings:");
+    for phase in &report.phases {
+        let _ = writeln!(
+            out,
+            "  {:24} {:>8.1} s",
+            phase.name,
+            phase.duration.as_secs_f64()
+        );
+    }
+}
+
+/// The last line: what a person or a log grep looks for.
+pub fn verdict(report: &Report) -> String {
+    let checks: Vec<_> = report.steps.iter().flat_map(|s| &s.checks).collect();
+    let failed = checks.iter().filter(|c| c.outcome.is_failed()).count();
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let word = if report.passed() { "PASSED" } else { "FAILED" };
+    format!(
+        "{word}: {} of {} {} passed, {errors} error {}",
+        checks.len() - failed,
+        checks.len(),
+        plural(checks.len(), "check"),
+        plural(errors, "finding"),
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}

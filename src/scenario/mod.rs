@@ -5,3 +5,7 @@ mod model;
 
 pub use load::{LoadError, Loaded, load};
 pub use model::*;
+
+pub fn schema() -> serde_json::Value {
+    unimplemented!("scenario::schema")
+}
