@@ -547,16 +547,3 @@ fn resolve(ctx: &Ctx, doc: &Document, scenario: Scenario) -> Result<Loaded, Load
         kind_configs,
     })
 }
-
-impl Loaded {
-    pub fn server_of(&self, cluster: &str) -> String {
-        let _ = cluster;
-        unimplemented!("Loaded::server_of")
-    }
-}
-
-impl LoadError {
-    pub fn render(&self) -> String {
-        unimplemented!("LoadError::render")
-    }
-}
