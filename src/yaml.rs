@@ -442,7 +442,7 @@ fn describe(doc: &Document, at: String, serde_message: &str) -> DecodeError {
             .collect::<Vec<_>>()
             .join(", ");
         return DecodeError {
-            pos: doc.pos(&at),
+            pos: value_pos(doc, &at),
             message: format!(
                 "unknown variant `{name}` for `{}`, expected one of {list}",
                 path(&at)
@@ -469,12 +469,26 @@ fn describe(doc: &Document, at: String, serde_message: &str) -> DecodeError {
     } else {
         format!("{serde_message} at {place}")
     };
+    // A missing field is reported at its mapping's key, a bad value at the value.
+    let pos = if serde_message.starts_with("missing field") {
+        doc.pos(&at)
+    } else {
+        value_pos(doc, &at)
+    };
     DecodeError {
-        pos: doc.pos(&at),
+        pos,
         pointer: at,
         message,
         suggestion: None,
     }
+}
+
+/// Where the value at `pointer` is written, else its key or nearest ancestor.
+fn value_pos(doc: &Document, pointer: &str) -> Option<Pos> {
+    doc.values
+        .get(pointer)
+        .copied()
+        .or_else(|| doc.pos(pointer))
 }
 
 fn escape(key: &str) -> String {
@@ -1090,7 +1104,7 @@ mod tests {
         let doc = one("clusters: []\nprovider: kwak\n");
         let err = decode::<Spec>(&doc, "").unwrap_err();
         assert_eq!(err.pointer, "/provider");
-        assert_eq!(err.pos, Some(at(2, 1)));
+        assert_eq!(err.pos, Some(at(2, 11)));
         assert_eq!(
             err.message,
             "unknown variant `kwak` for `provider`, expected one of `kind`, `kwok`"
@@ -1106,7 +1120,7 @@ mod tests {
         let doc = one("clusters:\n  - name: a\n    replicas: five\n");
         let err = decode::<Spec>(&doc, "").unwrap_err();
         assert_eq!(err.pointer, "/clusters/0/replicas");
-        assert_eq!(err.pos, Some(at(3, 5)));
+        assert_eq!(err.pos, Some(at(3, 15)));
         assert_eq!(
             err.message,
             "invalid type for `clusters[0].replicas`: string \"five\", expected u32"

@@ -124,7 +124,7 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
         let help = e.suggestion.map(|s| format!("did you mean `{s}`?"));
         ctx.error(e.pos, e.message, help)
     })?;
-    let checks: [fn(&Ctx, &Document, &Scenario) -> Result<(), LoadError>; 9] = [
+    let checks: [Check; 9] = [
         check_name,
         check_clusters_present,
         check_cluster_names,
@@ -140,6 +140,9 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
     }
     resolve(&ctx, &doc, scenario)
 }
+
+/// One validation of a decoded scenario.
+type Check = fn(&Ctx, &Document, &Scenario) -> Result<(), LoadError>;
 
 /// The file being loaded, for building errors.
 struct Ctx<'a> {
