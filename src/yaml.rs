@@ -169,14 +169,31 @@ fn parent_pointer(pointer: &str) -> &str {
 
 type Spanned<'a> = (Event<'a>, Span);
 
+/// Deeper nesting is refused rather than risking the stack.
+const MAX_DEPTH: usize = 256;
+
 fn collect_events<'a>(
     text: &'a str,
     pre: &recover::Prepared,
 ) -> Result<Vec<Spanned<'a>>, SyntaxError> {
     let mut events = Vec::new();
+    let mut depth = 0usize;
     for item in Parser::new_from_str(text) {
         match item {
-            Ok(ev) => events.push(ev),
+            Ok(ev) => {
+                match ev.0 {
+                    Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+                    Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                if depth > MAX_DEPTH {
+                    return Err(SyntaxError {
+                        pos: pre.original_pos(ev.1.start.line(), ev.1.start.col()),
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                }
+                events.push(ev);
+            }
             Err(e) => {
                 let m = e.marker();
                 return Err(SyntaxError {
@@ -628,9 +645,12 @@ mod recover {
             rewrites: Vec::new(),
             template_lines: Vec::new(),
         };
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
         // Lines indented more than this belong to a block scalar's body.
         let mut block_body_over: Option<usize> = None;
-        for (i, raw) in text.split_inclusive('\n').enumerate() {
+        // The column of the key on the last line if it was `key:` with its value to follow.
+        let mut open_key: Option<usize> = None;
+        for (i, raw) in lines.iter().copied().enumerate() {
             let line_no = i + 1;
             let body = raw.trim_end_matches(['\n', '\r']);
             let ending = &raw[body.len()..];
@@ -643,7 +663,22 @@ mod recover {
                 }
                 block_body_over = None;
             }
-            match scan_line(body, indent) {
+            let mut kind = scan_line(body, indent);
+            if matches!(kind, LineKind::TemplateLine)
+                && open_key.is_some_and(|key| indent > key)
+                && next_indent(&lines[i + 1..]).is_none_or(|next| next < indent)
+            {
+                // `key:` then a more indented template and nothing else: the
+                // template is the key's value (e.g. a list it generates).
+                kind = LineKind::Template { at: indent };
+            }
+            if !trimmed.is_empty()
+                && !trimmed.starts_with('#')
+                && !matches!(kind, LineKind::TemplateLine)
+            {
+                open_key = opened_key(body, indent);
+            }
+            match kind {
                 LineKind::Template { at } => {
                     let original = value_text(&body[at..]);
                     let col = body[..at].chars().count();
@@ -681,6 +716,39 @@ mod recover {
         out
     }
 
+    /// The indentation of the next line that is neither blank nor a comment.
+    fn next_indent(lines: &[&str]) -> Option<usize> {
+        lines.iter().find_map(|raw| {
+            let body = raw.trim_end_matches(['\n', '\r']);
+            let trimmed = body.trim_start_matches(' ');
+            (!trimmed.is_empty() && !trimmed.starts_with('#')).then(|| body.len() - trimmed.len())
+        })
+    }
+
+    /// The column of the key if the line is `key:` (after any `- `) with no value.
+    fn opened_key(body: &str, indent: usize) -> Option<usize> {
+        let (at, _) = after_dashes(body, indent);
+        let rest = &body[at..];
+        let colon = key_end(rest)?;
+        value_text(&rest[colon + 1..])
+            .trim()
+            .is_empty()
+            .then(|| body[..at].chars().count())
+    }
+
+    /// The byte offset after the `- ` sequence entries that start a line, and
+    /// the offset of the last dash.
+    fn after_dashes(body: &str, indent: usize) -> (usize, usize) {
+        let mut at = indent;
+        let mut node_col = indent;
+        while body[at..].starts_with("- ") {
+            let rest = &body[at..];
+            node_col = at;
+            at += 1 + (rest.len() - 1 - rest[1..].trim_start_matches(' ').len());
+        }
+        (at, node_col)
+    }
+
     enum LineKind {
         /// A value starting with `{{` at this byte offset.
         Template {
@@ -705,17 +773,7 @@ mod recover {
             return LineKind::Other;
         }
         // Sequence entries: `- `, `- - `.
-        let mut at = indent;
-        let mut node_col = indent;
-        loop {
-            let rest = &body[at..];
-            if rest.starts_with("- ") {
-                node_col = at;
-                at += 1 + (rest.len() - 1 - rest[1..].trim_start_matches(' ').len());
-            } else {
-                break;
-            }
-        }
+        let (at, node_col) = after_dashes(body, indent);
         let rest = &body[at..];
         if rest.starts_with("{{") {
             if at > indent {
@@ -1030,11 +1088,37 @@ mod tests {
     }
 
     #[test]
+    fn a_template_alone_under_a_key_is_its_value() {
+        let doc = one(concat!(
+            "values:\n",
+            "  imagePullSecrets:\n",
+            "    {{#pullSecret}}- name: {{pullSecret}}{{/pullSecret}}\n",
+            "  resources: {}\n",
+        ));
+        assert_eq!(
+            doc.value["values"]["imagePullSecrets"],
+            json!("{{#pullSecret}}- name: {{pullSecret}}{{/pullSecret}}")
+        );
+        assert_eq!(doc.recoveries.len(), 1);
+        assert_eq!(doc.recoveries[0].pointer, "/values/imagePullSecrets");
+        assert_eq!(doc.recoveries[0].pos, at(3, 5));
+    }
+
+    #[test]
     fn template_line_recoveries_go_to_their_document() {
         let docs = parse("a: 1\n---\nb:\n  {{#x}}\n  c: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert!(docs[0].recoveries.is_empty());
         assert_eq!(docs[1].recoveries[0].pointer, "/b");
+    }
+
+    #[test]
+    fn absurd_nesting_is_an_error_not_a_crash() {
+        let text = format!("{}x\n", "- ".repeat(10_000));
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("nesting"), "{err:?}");
+        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse(&text).is_err());
     }
 
     #[test]
