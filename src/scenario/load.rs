@@ -119,6 +119,7 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
     let text = std::fs::read_to_string(file).map_err(|e| Ctx::bare(file).read_error(&e))?;
     let ctx = Ctx { file, text: &text };
     let doc = ctx.document()?;
+    check_no_templates(&ctx, &doc)?;
     check_header(&ctx, &doc)?;
     let scenario: Scenario = yaml::decode(&doc, "").map_err(|e| {
         let help = e.suggestion.map(|s| format!("did you mean `{s}`?"));
@@ -238,6 +239,22 @@ fn type_name(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "a sequence",
         serde_json::Value::Object(_) => "a mapping",
+    }
+}
+
+/// Scenario files are plain YAML: a `{{…}}` the reader had to recover is a
+/// mistake here, however welcome it is in an ApplicationSet.
+fn check_no_templates(ctx: &Ctx, doc: &Document) -> Result<(), LoadError> {
+    match doc.recoveries.first() {
+        Some(r) => Err(ctx.error(
+            Some(r.pos),
+            format!("unquoted template `{}` in a scenario file", r.text),
+            Some(
+                "scenario files are not templated: write the value itself, or quote it if you mean the text"
+                    .to_string(),
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
