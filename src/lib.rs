@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod lint;
 pub mod plan;
+pub mod process;
 pub mod report;
 pub mod scenario;
 pub mod yaml;

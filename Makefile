@@ -1,0 +1,55 @@
+# gitops-e2e — the two commands a newcomer needs are `make demo` and `make test`.
+# Every target installs what it needs (Debian packages, the Rust build) first.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+TOOLCHAIN_BIN := $(shell tests/toolchain/build.sh --print-bin)
+BIN := target/release/gitops-e2e
+LESSON := scenarios/lesson
+
+.PHONY: all build demo test test-unit lint fmt schema toolchain toolchain-smoke bench deps clean
+
+all: build
+
+## deps: Debian packages the tests and the kwok provider use (git, redis-server).
+deps:
+	@./.ci/install-deps
+
+build:
+	$(CARGO) build --release --locked
+
+## demo: the lesson, as a newcomer meets it: the first AI draft and its
+## mistakes, then the Part-3 ApplicationSet that passes.
+demo: build
+	@echo "== gitops-e2e plan $(LESSON)/01-first-draft.yaml (expected to FAIL: the lesson's mistakes)"
+	@$(BIN) plan $(LESSON)/01-first-draft.yaml; test $$? -eq 1
+	@echo
+	@echo "== gitops-e2e plan $(LESSON)/03-constraints.yaml (expected to pass)"
+	@$(BIN) plan $(LESSON)/03-constraints.yaml
+
+## test: every tier; end-to-end tests run when the toolchain is built and
+## say "skipped: <reason>" when it is not.
+test: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) test --locked
+
+fmt:
+	$(CARGO) fmt
+
+schema:
+	$(CARGO) run --quiet -- schema > scenarios/scenario.schema.json
+
+## toolchain: the pinned upstream binaries (Kubernetes, etcd, KWOK, Argo CD,
+## Helm, kustomize) built from Go modules into ~/.cache/gitops-e2e.
+toolchain:
+	tests/toolchain/build.sh
+
+toolchain-smoke: deps toolchain
+	tests/toolchain/smoke.sh
+
+bench: build
+	bench/plan.sh
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,321 @@
+//! External commands as argument vectors. A command that cannot start, or
+//! exits non-zero, is an error that carries the command line and the tail of
+//! its stderr. Long-running components are `Managed`: they run in their own
+//! process group, log to a file, and are killed (the whole group) when
+//! dropped, so nothing outlives the run.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+/// How much of a failed command's stderr an error quotes.
+const STDERR_TAIL_LINES: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("cannot start `{program}`")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}){}", stderr_suffix(.stderr))]
+    Failed {
+        command: String,
+        status: ExitStatus,
+        stderr: String,
+    },
+    #[error("cannot open log file `{}`", path.display())]
+    Log {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    if stderr.trim().is_empty() {
+        String::new()
+    } else {
+        format!(":\n{}", stderr.trim_end())
+    }
+}
+
+/// A command line: program, arguments, environment, working directory.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
+    cwd: Option<PathBuf>,
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Self {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            envs: Vec::new(),
+            cwd: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.envs
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    fn program_name(&self) -> String {
+        self.program.to_string_lossy().into_owned()
+    }
+
+    fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.program);
+        cmd.args(&self.args);
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd
+    }
+
+    /// Runs to completion; returns stdout, or an error with stderr's tail.
+    pub async fn output(&self) -> Result<String, ProcessError> {
+        let out = self
+            .command()
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|source| ProcessError::Spawn {
+                program: self.program_name(),
+                source,
+            })?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(ProcessError::Failed {
+                command: self.to_string(),
+                status: out.status,
+                stderr: tail(&String::from_utf8_lossy(&out.stderr), STDERR_TAIL_LINES),
+            })
+        }
+    }
+
+    /// Starts a long-running component in its own process group, with stdout
+    /// and stderr appended to `log`.
+    pub fn spawn_logged(&self, name: &str, log: &Path) -> Result<Managed, ProcessError> {
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .map_err(|source| ProcessError::Log {
+                    path: log.to_owned(),
+                    source,
+                })
+        };
+        let child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(open()?)
+            .stderr(open()?)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProcessError::Spawn {
+                program: self.program_name(),
+                source,
+            })?;
+        Ok(Managed {
+            name: name.to_string(),
+            pid: child.id(),
+            child,
+            log: log.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for Cmd {
+    /// The command line as a person would type it (for messages only: it is
+    /// never parsed back).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quote = |s: &OsStr| {
+            let s = s.to_string_lossy();
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+".contains(c))
+            {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            }
+        };
+        write!(f, "{}", quote(&self.program))?;
+        for a in &self.args {
+            write!(f, " {}", quote(a))?;
+        }
+        Ok(())
+    }
+}
+
+/// A running component. Dropping it kills its whole process group.
+#[derive(Debug)]
+pub struct Managed {
+    pub name: String,
+    pid: Option<u32>,
+    child: tokio::process::Child,
+    pub log: PathBuf,
+}
+
+impl Managed {
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Whether it has exited, and how.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// SIGTERM to the group, then SIGKILL after `grace`.
+    pub async fn stop(&mut self, grace: Duration) {
+        signal_group(self.pid, libc::SIGTERM);
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            signal_group(self.pid, libc::SIGKILL);
+            let _ = self.child.wait().await;
+        }
+        // Children that left the group's leader behind still get the signal.
+        signal_group(self.pid, libc::SIGKILL);
+        self.pid = None;
+    }
+
+    /// The last lines of its log, for diagnostics and error messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        std::fs::read_to_string(&self.log)
+            .map(|text| tail(&text, lines))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Managed {
+    fn drop(&mut self) {
+        signal_group(self.pid, libc::SIGKILL);
+    }
+}
+
+fn signal_group(pid: Option<u32>, signal: libc::c_int) {
+    if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok())
+        && pid > 0
+    {
+        // SAFETY: killpg only sends a signal; the group is the one we created
+        // with process_group(0), whose id is the leader's pid.
+        unsafe {
+            libc::killpg(pid, signal);
+        }
+    }
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn output_returns_stdout() {
+        let out = Cmd::new("sh").args(["-c", "echo hello"]).output().await;
+        assert_eq!(out.unwrap(), "hello\n");
+    }
+
+    #[tokio::test]
+    async fn failure_carries_command_and_stderr() {
+        let err = Cmd::new("sh")
+            .args(["-c", "echo broken >&2; exit 3"])
+            .output()
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`sh -c 'echo broken >&2; exit 3'` failed"),
+            "{text}"
+        );
+        assert!(text.contains("broken"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_spawn_error() {
+        let err = Cmd::new("/nonexistent/tool").output().await.unwrap_err();
+        assert!(matches!(err, ProcessError::Spawn { .. }));
+        assert_eq!(err.to_string(), "cannot start `/nonexistent/tool`");
+    }
+
+    /// Running, i.e. present and not a zombie waiting to be reaped.
+    fn running(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| !stat.contains(") Z "))
+            .unwrap_or(false)
+    }
+
+    #[tokio::test]
+    async fn dropping_a_managed_process_kills_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("sleep.log");
+        // The shell starts a grandchild; both must die with the group.
+        let managed = Cmd::new("sh")
+            .args(["-c", "sleep 300 & echo $!; wait"])
+            .spawn_logged("sleeper", &log)
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let grandchild = managed.log_tail(1);
+        assert!(running(&grandchild), "sleep {grandchild:?} did not start");
+        drop(managed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!running(&grandchild), "grandchild {grandchild} survived");
+    }
+
+    #[tokio::test]
+    async fn stop_terminates_and_keeps_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("c.log");
+        let mut managed = Cmd::new("sh")
+            .args(["-c", "echo up; sleep 300"])
+            .spawn_logged("c", &log)
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        managed.stop(Duration::from_secs(2)).await;
+        assert_eq!(managed.log_tail(5), "up");
+    }
+}
