@@ -567,3 +567,59 @@ fn resolve(ctx: &Ctx, doc: &Document, scenario: Scenario) -> Result<Loaded, Load
         kind_configs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns1123_labels() {
+        for ok in ["dev", "prod-eu-1", "a", "0a"] {
+            assert!(is_dns1123_label(ok), "{ok}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "Dev", "dev_1", "-dev", "dev-", "dev.eu", long.as_str()] {
+            assert!(!is_dns1123_label(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn render_without_a_position_or_help() {
+        let e = LoadError {
+            file: PathBuf::from("s.yaml"),
+            pos: None,
+            message: "cannot read scenario `s.yaml`: file not found".to_string(),
+            help: None,
+            source_line: None,
+        };
+        assert_eq!(
+            e.render(),
+            "error: cannot read scenario `s.yaml`: file not found\n --> s.yaml\n"
+        );
+    }
+
+    #[test]
+    fn render_with_a_position_and_help() {
+        let e = LoadError {
+            file: PathBuf::from("scenarios/x.yaml"),
+            pos: Some(Pos {
+                line: 12,
+                column: 7,
+            }),
+            message: "unknown field `kindconfig` in `spec.clusters[1]`".to_string(),
+            help: Some("did you mean `kindConfig`?".to_string()),
+            source_line: Some("      kindconfig: a.yaml".to_string()),
+        };
+        assert_eq!(
+            e.render(),
+            concat!(
+                "error: unknown field `kindconfig` in `spec.clusters[1]`\n",
+                "  --> scenarios/x.yaml:12:7\n",
+                "   |\n",
+                "12 |       kindconfig: a.yaml\n",
+                "   |       ^\n",
+                "   = help: did you mean `kindConfig`?\n",
+            )
+        );
+    }
+}
