@@ -104,6 +104,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
         pre: &pre,
         doc: Document::default(),
         recovered_values: Vec::new(),
+        error: None,
     };
     let mut docs: Vec<(Document, usize)> = Vec::new();
     while let Some((event, span)) = builder.next() {
@@ -123,6 +124,9 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
             }
             builder.recovered_values.clear();
         }
+    }
+    if let Some(error) = builder.error {
+        return Err(error);
     }
     for line in &pre.template_lines {
         // The document that holds the line: the last one starting at or before it.
@@ -213,6 +217,8 @@ struct Builder<'e, 'a> {
     pre: &'e recover::Prepared,
     doc: Document,
     recovered_values: Vec<Recovery>,
+    /// The first problem the events themselves do not flag: a duplicate key.
+    error: Option<SyntaxError>,
 }
 
 impl<'e, 'a> Builder<'e, 'a> {
@@ -294,6 +300,19 @@ impl<'e, 'a> Builder<'e, 'a> {
                     let key = key_text(self.node(""));
                     self.doc.values = saved;
                     let child = pointer_push(pointer, &key);
+                    if let Some(first) =
+                        self.doc.keys.get(&child).filter(|_| map.contains_key(&key))
+                    {
+                        if self.error.is_none() {
+                            self.error = Some(SyntaxError {
+                                pos: key_pos,
+                                message: format!(
+                                    "duplicate key `{key}` (first at line {})",
+                                    first.line
+                                ),
+                            });
+                        }
+                    }
                     self.doc.keys.insert(child.clone(), key_pos);
                     let value = self.node(&child);
                     map.insert(key, value);
@@ -1110,6 +1129,16 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert!(docs[0].recoveries.is_empty());
         assert_eq!(docs[1].recoveries[0].pointer, "/b");
+    }
+
+    #[test]
+    fn duplicate_keys_are_an_error_at_the_second() {
+        let err = parse("a:\n  b: 1\n  c: 2\n  b: 3\n").unwrap_err();
+        assert_eq!(err.pos, at(4, 3));
+        assert_eq!(err.message, "duplicate key `b` (first at line 2)");
+        // The same key in sibling mappings is fine.
+        assert!(parse("- b: 1\n- b: 2\n").is_ok());
+        assert!(parse("x: &a {b: 1}\ny: *a\n").is_ok());
     }
 
     #[test]
