@@ -6,6 +6,8 @@ mod model;
 pub use load::{LoadError, Loaded, load};
 pub use model::*;
 
+/// The JSON Schema of a scenario file, generated from the Rust types; the
+/// checked-in copy is `scenarios/scenario.schema.json`.
 pub fn schema() -> serde_json::Value {
-    unimplemented!("scenario::schema")
+    schemars::schema_for!(Scenario).to_value()
 }
