@@ -103,7 +103,7 @@ wait_for() {
   done
 }
 
-mkdir -p "$work/logs" "$work/argocd"/{tls,ssh,gpg/keys,gpg/source}
+mkdir -p "$work/logs" "$work/tmp" "$work/argocd"/{tls,ssh,gpg/keys,gpg/source}
 
 # --- 1. the cluster -------------------------------------------------------
 log "kwokctl create cluster $cluster (binary runtime, local binaries)"
@@ -153,6 +153,7 @@ argocd_env=(
   ARGOCD_GPG_DATA_PATH="$work/argocd/gpg/source"
   ARGOCD_GPG_ENABLED=false
   HOSTNAME=argocd-application-controller-0
+  TMPDIR="$work/tmp" # the repo-server's checkouts go here, removed with the rest
 )
 # The repo-server runs `git-verify-wrapper.sh REVISION` on every checkout
 # (its image ships one). Signature verification is off (ARGOCD_GPG_ENABLED=false),
