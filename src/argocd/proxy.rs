@@ -410,6 +410,44 @@ mod tests {
             .expect("the proxy still accepts after drop");
     }
 
+    /// A real client (curl, when installed) through the proxy to the static
+    /// server: curl sends its own CONNECT head, then HTTP inside the tunnel.
+    #[tokio::test]
+    async fn curl_tunnels_through_the_proxy() {
+        if crate::process::Cmd::new("curl")
+            .arg("--version")
+            .output()
+            .await
+            .is_err()
+        {
+            println!("skipped: curl not installed");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.yaml"), "apiVersion: v1\n").unwrap();
+        let server = crate::argocd::static_server::StaticServer::start(dir.path())
+            .await
+            .unwrap();
+        let proxy = proxy_to(server.addr()).await;
+        let body = crate::process::Cmd::new("curl")
+            .args(["-sS", "--fail", "--noproxy", "", "--proxytunnel", "--proxy"])
+            .arg(proxy.url())
+            .arg(format!("http://{PROD}/index.yaml"))
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(body, "apiVersion: v1\n");
+        let refused = crate::process::Cmd::new("curl")
+            .args(["-sS", "--noproxy", "", "--proxytunnel", "--proxy"])
+            .arg(proxy.url())
+            .arg("http://github.com:443/")
+            .output()
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("403"), "{refused}");
+        assert_eq!(proxy.refused(), ["github.com:443"]);
+    }
+
     #[test]
     fn normalizes_authorities() {
         assert_eq!(

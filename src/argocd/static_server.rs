@@ -186,9 +186,15 @@ async fn resolve(root: &Path, target: &str) -> Result<PathBuf, Refusal> {
     }
 }
 
-/// The path of an origin-form target (`/a/b?query`), percent-decoded, as a
+/// The path of a request target (`/a/b?query`), percent-decoded, as a
 /// relative path of plain segments. `..` anywhere is refused as not found.
 fn relative_path(target: &str) -> Result<PathBuf, Refusal> {
+    // Absolute form (`http://host/path`), which HTTP/1.1 servers must accept:
+    // the host is ours whatever it says, so only the path matters.
+    let target = match target.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
     let path = target.split(['?', '#']).next().unwrap_or_default();
     if !path.starts_with('/') {
         return Err(Refusal::BadRequest);
@@ -291,6 +297,8 @@ pub(crate) mod tests {
         let (status, body) = get(server.addr(), "/sub%20dir/c-0.1.0.tgz?x=1").await;
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert_eq!(body.as_bytes(), b"\x1f\xef\xbf\xbd"); // lossy view of 1f 8b
+        let (status, _) = get(server.addr(), "http://127.0.0.1/index.yaml").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
         let (status, body) = get(server.addr(), "/./alias.yaml").await;
         assert_eq!(
             (status.as_str(), body.as_str()),
