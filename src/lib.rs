@@ -4,6 +4,7 @@
 //! stage is a module below. Nothing here prints: the binary renders reports.
 
 pub mod appset;
+pub mod argocd;
 pub mod cli;
 pub mod error;
 pub mod lint;
