@@ -6,7 +6,11 @@
 //! - [`repos`]: local directories served as git or Helm chart repositories.
 //! - [`static_server`]: the small file server behind a Helm repository.
 
+pub mod api;
+pub mod clusters;
 mod http;
+pub mod install;
+pub mod local;
 pub mod proxy;
 pub mod repos;
 pub mod static_server;
