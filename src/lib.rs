@@ -4,6 +4,7 @@
 //! stage is a module below. Nothing here prints: the binary renders reports.
 
 pub mod appset;
+pub mod argocd;
 pub mod cli;
 pub mod error;
 pub mod lint;
@@ -11,4 +12,5 @@ pub mod plan;
 pub mod process;
 pub mod report;
 pub mod scenario;
+pub mod steps;
 pub mod yaml;
