@@ -894,9 +894,12 @@ mod tests {
         assert_eq!(c.outcome, Outcome::Passed);
 
         // A second term without the label makes it optional.
-        spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
-            .as_array_mut()
-            .map(|t| t.push(json!({"matchExpressions": [{"key": "zone", "operator": "Exists"}]})));
+        if let Some(terms) = spec.pointer_mut(
+            "/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms",
+        ).and_then(Value::as_array_mut)
+        {
+            terms.push(json!({"matchExpressions": [{"key": "zone", "operator": "Exists"}]}));
+        }
         let dep = deployment(5, 5, spec);
         let c = &run(&want_prod(), Some(&dep), &pods, &secrets(), &agents_nodes())[7];
         assert_eq!(
@@ -1005,9 +1008,10 @@ mod tests {
     fn wrong_image_fails_naming_the_container() {
         let mut spec = prod_pod_spec();
         spec["containers"][0]["image"] = json!("ghcr.io/your-org/fastapi-agent:1.1.0");
-        spec["containers"].as_array_mut().map(|c| {
-            c.push(json!({"name": "sidecar", "image": "ghcr.io/your-org/fastapi-agent:1.2.0"}))
-        });
+        if let Some(containers) = spec["containers"].as_array_mut() {
+            containers
+                .push(json!({"name": "sidecar", "image": "ghcr.io/your-org/fastapi-agent:1.2.0"}));
+        }
         let dep = deployment(5, 5, spec);
         let pods: Vec<Pod> = (0..5).map(|i| running_pod(i, "prod-worker")).collect();
         let checks = run(&want_prod(), Some(&dep), &pods, &secrets(), &agents_nodes());
