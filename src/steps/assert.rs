@@ -216,6 +216,7 @@ impl Expectation {
             Expectation::Replicas(n) => format!("replicas = {n}"),
             Expectation::Ready(Some(n)) => format!("ready replicas = {n}"),
             Expectation::Ready(None) => "all replicas ready".to_string(),
+            Expectation::Running(Some(1)) => "1 pod Running".to_string(),
             Expectation::Running(Some(n)) => format!("{n} pods Running"),
             Expectation::Running(None) => "all pods Running".to_string(),
             Expectation::Image(image) => format!("image = {image}"),
@@ -392,7 +393,9 @@ fn placement(ctx: &Context, labels: &BTreeMap<String, String>) -> Outcome {
         ));
     }
 
-    for pod in ctx.pods.iter().filter(|p| phase(p) == "Running") {
+    // Every scheduled pod, not only Running ones: a pod stuck pulling its
+    // image is still placed.
+    for pod in &ctx.pods {
         let pod_name = pod.metadata.name.as_deref().unwrap_or("?");
         let Some(node_name) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) else {
             continue;
@@ -573,7 +576,13 @@ fn pod_cause(pod: &Pod) -> Option<String> {
         }
         return Some(s);
     }
-    None
+    // Evicted and other failed pods say why on the pod itself.
+    status.reason.as_deref().filter(|r| !r.is_empty()).map(|r| {
+        match status.message.as_deref().filter(|m| !m.is_empty()) {
+            Some(m) => format!("{r}: {}", quote(m)),
+            None => r.to_string(),
+        }
+    })
 }
 
 /// Label selector semantics: every `matchLabels` pair and `matchExpressions`
@@ -972,6 +981,36 @@ mod tests {
     }
 
     #[test]
+    fn evicted_pod_reason_is_named() {
+        let dep = deployment(1, 0, prod_pod_spec());
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "fastapi-agent-7d9f-e", "namespace": "agents",
+                         "labels": {"app.kubernetes.io/name": "fastapi-agent"}},
+            "spec": {"nodeName": "prod-control-plane", "containers": [{"name": "api"}]},
+            "status": {"phase": "Failed", "reason": "Evicted",
+                       "message": "The node was low on resource: memory."}
+        }))
+        .expect("valid Pod");
+        let want = ExpectedDeployment {
+            replicas: Some(1),
+            ..want_prod()
+        };
+        let checks = run(&want, Some(&dep), &[pod], &secrets(), &agents_nodes());
+        assert_eq!(
+            checks[3].outcome,
+            fail(
+                "0 of 1 pods Running; 1 Failed: Evicted: \"The node was low on resource: memory.\""
+            )
+        );
+        assert_eq!(
+            checks[7].outcome,
+            fail(
+                "pod fastapi-agent-7d9f-e runs on node prod-control-plane, which lacks workload=agents"
+            )
+        );
+    }
+
+    #[test]
     fn wrong_pull_secrets_on_template() {
         let mut spec = prod_pod_spec();
         spec["imagePullSecrets"] = json!([{"name": "ecr-staging"}]);
@@ -1097,7 +1136,7 @@ mod tests {
             ..want_prod()
         };
         let checks = run(&want, Some(&dep), &pods, &secrets(), &agents_nodes());
-        assert_eq!(checks[3].name, "1 pods Running");
+        assert_eq!(checks[3].name, "1 pod Running");
         assert_eq!(checks[3].outcome, Outcome::Passed);
     }
 

@@ -69,7 +69,10 @@ pub fn has_failed(app: &Application) -> bool {
 pub fn failure_message(app: &Application) -> String {
     let mut parts = Vec::new();
     if let Some(op) = app.operation_state() {
-        if matches!(op.phase.as_str(), "Failed" | "Error") || !op.message.is_empty() {
+        // A succeeded operation's message ("successfully synced") explains nothing.
+        if op.phase != "Succeeded"
+            && (matches!(op.phase.as_str(), "Failed" | "Error") || !op.message.is_empty())
+        {
             let mut s = format!("operation {}", op.phase);
             if !op.message.is_empty() {
                 s.push_str(&format!(": {}", quote(&op.message)));
@@ -312,6 +315,23 @@ mod tests {
     }
 
     #[test]
+    fn running_operation_message_is_quoted() {
+        let v = without(synced_app(), "/status/operationState", "finishedAt");
+        let v = with(v, "/status/operationState/phase", json!("Running"));
+        let v = with(
+            v,
+            "/status/operationState/message",
+            json!("waiting for healthy state of apps/Deployment/fastapi-agent"),
+        );
+        let v = with(v, "/status/health/status", json!("Progressing"));
+        assert_eq!(
+            failure_message(&app(v)),
+            "operation Running: \"waiting for healthy state of apps/Deployment/fastapi-agent\"; \
+             sync status Synced, health Progressing, operation still in progress"
+        );
+    }
+
+    #[test]
     fn error_phase_is_failure() {
         let a = app(with(
             synced_app(),
@@ -375,7 +395,6 @@ mod tests {
             "/status/health",
             json!({"status": "Degraded", "message": "Deployment \"fastapi-agent\" exceeded its progress deadline"}),
         );
-        let v = with(v, "/status/operationState/message", json!(""));
         let a = app(v);
         assert_eq!(
             failure_message(&a),

@@ -32,10 +32,10 @@ struct ManagedResource {
     kind: String,
     namespace: String,
     name: String,
-    target_state: String,
-    live_state: String,
-    normalized_live_state: String,
-    predicted_live_state: String,
+    target_state: Option<String>,
+    live_state: Option<String>,
+    normalized_live_state: Option<String>,
+    predicted_live_state: Option<String>,
     modified: bool,
 }
 
@@ -101,8 +101,8 @@ fn resource_check(application: &str, r: &ManagedResource) -> Check {
 
 /// A state as argocd-server sends it: a JSON document in a string, empty or
 /// `null` when the object does not exist on that side.
-fn parse_state(text: &str) -> Option<Value> {
-    match serde_json::from_str::<Value>(text.trim()) {
+fn parse_state(text: &Option<String>) -> Option<Value> {
+    match serde_json::from_str::<Value>(text.as_deref()?.trim()) {
         Ok(Value::Null) | Err(_) => None,
         Ok(v) => Some(v),
     }
@@ -367,6 +367,15 @@ mod tests {
         );
         assert!(diff_checks("a", &json!(null)).is_empty());
         assert!(diff_checks("a", &json!({"items": null})).is_empty());
+        let nulls = json!({"items": [{"kind": "Service", "namespace": "agents", "name": "api",
+                                      "targetState": "{\"kind\":\"Service\"}", "liveState": null}]});
+        let checks = diff_checks("a", &nulls);
+        assert!(
+            checks[0]
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("would be created"))
+        );
     }
 
     fn planned(name: &str, spec: Value) -> GeneratedApp {
