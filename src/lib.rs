@@ -13,5 +13,6 @@ pub mod process;
 pub mod provider;
 pub mod report;
 pub mod scenario;
+pub mod steps;
 pub mod toolchain;
 pub mod yaml;
