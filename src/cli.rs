@@ -27,8 +27,41 @@ pub enum Command {
     Plan(PlanArgs),
     /// Lint ApplicationSet and Application manifests, without a scenario.
     Lint(LintArgs),
+    /// Run a scenario live: clusters, Argo CD, then dry-run, diff, count, sync, assert.
+    ///
+    /// Clusters and Argo CD are torn down at the end, also on failure or
+    /// Ctrl-C, unless --keep is given.
+    Run(RunArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// Where the clusters come from (default: the scenario's `provider`).
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
+    /// Leave the clusters up at the end and print how to reach them.
+    #[arg(long)]
+    pub keep: bool,
+    /// How long step 4 waits for Synced and Healthy (overrides `timeouts.sync`), e.g. `90s`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Where to write the diagnostics bundle of a failed run
+    /// (default: .gitops-e2e/diagnostics/<scenario>).
+    #[arg(long, value_name = "DIR")]
+    pub diagnostics: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Kind,
+    Kwok,
+    Existing,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,8 @@ pub mod exit {
     pub const CHECK_FAILED: u8 = 1;
     pub const INVALID_INPUT: u8 = 2;
     pub const ENVIRONMENT: u8 = 3;
+    /// Stopped by Ctrl-C or SIGTERM (after cleaning up), as shells expect.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,9 @@ pub enum Error {
         message: String,
         help: Option<String>,
     },
+    /// The user stopped the run; everything it started was cleaned up.
+    #[error("interrupted; everything the run started has been stopped")]
+    Interrupted,
     /// The environment failed: a cluster, a tool, Argo CD itself.
     #[error("{context}")]
     Environment {
@@ -50,6 +55,7 @@ impl Error {
         match self {
             Error::Scenario(_) | Error::File { .. } | Error::Input { .. } => exit::INVALID_INPUT,
             Error::Environment { .. } => exit::ENVIRONMENT,
+            Error::Interrupted => exit::INTERRUPTED,
         }
     }
 }

@@ -7,9 +7,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use gitops_e2e::cli::{Cli, Command, Format, OutputArgs};
+use gitops_e2e::cli::{Cli, Command, Format, OutputArgs, ProviderArg, RunArgs};
 use gitops_e2e::error::{Error, exit};
 use gitops_e2e::report::{self, Report};
+use gitops_e2e::report::progress::Progress;
+use gitops_e2e::runner::{self, RunOptions};
+use gitops_e2e::scenario::ProviderKind;
 use gitops_e2e::{lint, plan, scenario};
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let report = plan::lint_files(&args.files)?;
             emit(&report, &args.output)
         }
+        Command::Run(args) => run_scenario(args),
         Command::Schema => {
             let schema = scenario::schema();
             println!(
@@ -58,6 +62,27 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(exit::PASSED)
         }
     }
+}
+
+fn run_scenario(args: RunArgs) -> Result<u8, Error> {
+    let plan = plan::plan_file(&args.file)?;
+    let opts = RunOptions {
+        provider: args.provider.map(|p| match p {
+            ProviderArg::Kind => ProviderKind::Kind,
+            ProviderArg::Kwok => ProviderKind::Kwok,
+            ProviderArg::Existing => ProviderKind::Existing,
+        }),
+        keep: args.keep,
+        sync_timeout: args.timeout,
+        diagnostics: args.diagnostics.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment {
+        context: "cannot start the async runtime".into(),
+        source: e.into(),
+    })?;
+    let progress = Progress::new();
+    let report = runtime.block_on(runner::run(plan, opts, &progress))?;
+    emit(&report, &args.output)
 }
 
 /// Prints the report on stdout, writes the requested files, returns the exit code.

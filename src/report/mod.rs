@@ -4,6 +4,7 @@
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod progress;
 mod model;
 pub mod terminal;
 

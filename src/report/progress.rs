@@ -1,0 +1,105 @@
+//! Live progress on stderr: a spinner per running phase on a terminal, plain
+//! timestamped lines otherwise (pipes, files, `CI=true`).
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::{Outcome, Status};
+use crate::events::{Event, Sink};
+
+pub struct Progress {
+    started: Instant,
+    bars: Option<(MultiProgress, Mutex<Vec<(String, ProgressBar)>>)>,
+}
+
+impl Progress {
+    /// Spinners when stderr is a terminal and not in CI, plain lines otherwise.
+    pub fn new() -> Self {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        let bars = (std::io::stderr().is_terminal() && !ci)
+            .then(|| (MultiProgress::new(), Mutex::new(Vec::new())));
+        Self {
+            started: Instant::now(),
+            bars,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        let stamp = format!("[{:6.1}s] ", self.started.elapsed().as_secs_f64());
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(format!("{stamp}{text}"));
+            }
+            None => {
+                let _ = writeln!(std::io::stderr(), "{stamp}{text}");
+            }
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sink for Progress {
+    fn emit(&self, event: Event) {
+        match event {
+            Event::PhaseStarted { name } => match &self.bars {
+                Some((multi, bars)) => {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.set_message(name.clone());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    if let Ok(mut bars) = bars.lock() {
+                        bars.push((name, bar));
+                    }
+                }
+                None => self.line(&format!("{name} ..")),
+            },
+            Event::PhaseFinished { name, duration } => {
+                if let Some((_, bars)) = &self.bars
+                    && let Ok(mut bars) = bars.lock()
+                    && let Some(i) = bars.iter().position(|(n, _)| *n == name)
+                {
+                    bars.remove(i).1.finish_and_clear();
+                }
+                self.line(&format!("{name}: done in {:.1}s", duration.as_secs_f64()));
+            }
+            Event::Check { step, check } => {
+                let app = check
+                    .application
+                    .as_deref()
+                    .map(|a| format!("{a}: "))
+                    .unwrap_or_default();
+                let text = match &check.outcome {
+                    Outcome::Passed => format!("  ok    {} {app}{}", step.title(), check.name),
+                    Outcome::Failed { reason } => {
+                        format!("  FAIL  {} {app}{} — {reason}", step.title(), check.name)
+                    }
+                    Outcome::Skipped { reason } => {
+                        format!("  skip  {} {app}{} ({reason})", step.title(), check.name)
+                    }
+                };
+                self.line(&text);
+            }
+            Event::StepFinished(step) => {
+                if step.status() == Status::Skipped {
+                    self.line(&format!(
+                        "step {} skipped: {}",
+                        step.step.title(),
+                        step.skipped.as_deref().unwrap_or("")
+                    ));
+                }
+            }
+            Event::Note(text) => self.line(&text),
+        }
+    }
+}
