@@ -19,13 +19,14 @@ build:
 	$(CARGO) build --release --locked
 
 ## demo: the lesson, as a newcomer meets it: the first AI draft and its
-## mistakes, then the Part-3 ApplicationSet that passes.
-demo: build
+## mistakes found offline, then the Part-3 ApplicationSet run live on kwok
+## clusters with real Argo CD (the toolchain is built first if missing).
+demo: build deps toolchain
 	@echo "== gitops-e2e plan $(LESSON)/01-first-draft.yaml (expected to FAIL: the lesson's mistakes)"
 	@$(BIN) plan $(LESSON)/01-first-draft.yaml; test $$? -eq 1
 	@echo
-	@echo "== gitops-e2e plan $(LESSON)/03-constraints.yaml (expected to pass)"
-	@$(BIN) plan $(LESSON)/03-constraints.yaml
+	@echo "== gitops-e2e run $(LESSON)/03-constraints.yaml (live: 3 kwok clusters, Argo CD, the five steps)"
+	@$(BIN) run $(LESSON)/03-constraints.yaml
 
 ## test: every tier; end-to-end tests run when the toolchain is built and
 ## say "skipped: <reason>" when it is not.

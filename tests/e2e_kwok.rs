@@ -1,0 +1,295 @@
+//! End-to-end: `gitops-e2e run` on the real toolchain (kwok clusters with real
+//! API servers, Argo CD's real components as local processes).
+//!
+//! Runs whenever the toolchain is built (`make toolchain`) and prints
+//! `skipped: <reason>` otherwise. Runs are serialized: each brings up three
+//! clusters and Argo CD, which is all two cores can take at once.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Why the end-to-end tier cannot run here, if it cannot.
+fn missing_prerequisite() -> Option<String> {
+    if let Err(e) = gitops_e2e::toolchain::Toolchain::locate() {
+        return Some(format!("{e} (run `make toolchain`)"));
+    }
+    for tool in ["git", "redis-server"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!("`{tool}` is not installed (run `make deps`)"));
+        }
+    }
+    None
+}
+
+macro_rules! require_toolchain {
+    () => {
+        if let Some(reason) = missing_prerequisite() {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+}
+
+struct RunResult {
+    code: i32,
+    report: Value,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl RunResult {
+    fn step(&self, name: &str) -> &Value {
+        self.report["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["step"] == name))
+            .unwrap_or_else(|| panic!("no step {name} in report:\n{}", self.stdout))
+    }
+
+    /// Failed checks of a step as "application: name — reason" lines.
+    fn failures(&self, step: &str) -> Vec<String> {
+        self.step(step)["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["outcome"]["status"] == "failed")
+            .map(|c| {
+                format!(
+                    "{}: {} — {}",
+                    c["application"].as_str().unwrap_or("-"),
+                    c["name"].as_str().unwrap_or(""),
+                    c["outcome"]["reason"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    fn explain(&self) -> String {
+        format!("exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+fn run(scenario: &str) -> RunResult {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .args(["run", scenario, "--provider", "kwok", "--json"])
+        .arg(&json)
+        .arg("--diagnostics")
+        .arg(dir.path().join("diagnostics"))
+        .env("CI", "true")
+        .output()
+        .expect("gitops-e2e runs");
+    let report = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    RunResult {
+        code: out.status.code().unwrap_or(-1),
+        report,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Nothing a run started may survive it: kwok components, Argo CD, redis.
+fn assert_nothing_left(before: &[String]) {
+    let now = harness_processes();
+    let leaked: Vec<_> = now.iter().filter(|p| !before.contains(p)).collect();
+    assert!(leaked.is_empty(), "processes left behind: {leaked:#?}");
+    let runs: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("gitops-e2e-run-"))
+        .collect();
+    assert!(runs.is_empty(), "run directories left behind: {runs:?}");
+}
+
+fn harness_processes() -> Vec<String> {
+    let out = Command::new("ps").args(["-eo", "pid=,args="]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("gitops-e2e-run-") || l.contains("argocd-") || l.contains("redis-server 127.0.0.1"))
+        .filter(|l| !l.contains(" ps -eo"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn lesson_part_3_passes_on_kwok() {
+    require_toolchain!();
+    let before = harness_processes();
+    let r = run("scenarios/lesson/03-constraints.yaml");
+    assert_eq!(r.code, 0, "{}", r.explain());
+    for step in ["dry-run", "diff", "count", "sync", "assert"] {
+        assert!(r.failures(step).is_empty(), "{step}: {:?}", r.failures(step));
+        assert!(r.step(step)["skipped"].is_null(), "{step} skipped");
+    }
+    let checks: Vec<String> = r.step("assert")["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}: {}", c["application"].as_str().unwrap_or(""), c["name"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        "fastapi-agent-dev: replicas = 1",
+        "fastapi-agent-staging: replicas = 3",
+        "fastapi-agent-prod: replicas = 5",
+        "fastapi-agent-prod: Secret ecr-prod exists",
+        "fastapi-agent-staging: Secret ecr-staging exists",
+    ] {
+        assert!(checks.iter().any(|c| c == expected), "no check `{expected}` in {checks:#?}");
+    }
+    assert!(
+        checks.iter().any(|c| c.starts_with("fastapi-agent-prod: ") && c.contains("workload=agents")),
+        "no placement check for prod in {checks:#?}"
+    );
+    assert!(r.stderr.contains("fastapi-agent-prod: manual sync policy, sync started by gitops-e2e"), "{}", r.stderr);
+    println!("lesson Part 3 verdict in {:.1}s; phases: {}", r.elapsed.as_secs_f64(), r.report["phases"]);
+    assert_nothing_left(&before);
+}
+
+#[test]
+fn first_draft_fails_at_dry_run_and_says_why_later_steps_were_skipped() {
+    require_toolchain!();
+    let r = run("scenarios/lesson/01-first-draft.yaml");
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let failures = r.failures("dry-run").join("\n");
+    assert!(failures.contains("valid YAML as written"), "{failures}");
+    assert!(failures.contains("{{replicas}}"), "{failures}");
+    for step in ["diff", "count", "sync", "assert"] {
+        let skipped = r.step(step)["skipped"].as_str().unwrap_or_default();
+        assert!(skipped.contains("dry-run failed"), "{step}: {skipped:?}");
+    }
+}
+
+#[test]
+fn repaired_matrix_fails_count_naming_the_extra_applications() {
+    require_toolchain!();
+    let r = run("tests/e2e/matrix-repaired.yaml");
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let failures = r.failures("count").join("\n");
+    assert!(failures.contains("fastapi-agent-prod-ghcr.io"), "{failures}");
+    assert!(failures.contains("fastapi-agent-dev-docker.io"), "{failures}");
+    assert!(failures.contains("missing: fastapi-agent-dev"), "{failures}");
+}
+
+#[test]
+fn prod_without_agents_nodes_fails_assert_naming_the_affinity() {
+    require_toolchain!();
+    let r = run("tests/e2e/prod-without-agents-nodes.yaml");
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let failures = r.failures("assert").join("\n");
+    assert!(failures.contains("fastapi-agent-prod"), "{failures}");
+    assert!(failures.contains("workload=agents"), "{failures}");
+    assert!(failures.contains("affinity"), "{failures}");
+}
+
+#[test]
+fn missing_pull_secret_fails_assert() {
+    require_toolchain!();
+    let r = run("tests/e2e/missing-pull-secret.yaml");
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let failures = r.failures("assert").join("\n");
+    assert!(failures.contains("fastapi-agent-prod: Secret ecr-prod exists"), "{failures}");
+}
+
+#[test]
+fn wrong_replica_expectation_fails_assert() {
+    require_toolchain!();
+    let r = run("tests/e2e/wrong-replicas.yaml");
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let failures = r.failures("assert");
+    assert!(
+        failures.iter().any(|f| f.starts_with("fastapi-agent-prod: replicas = 4")),
+        "{failures:#?}"
+    );
+}
+
+#[test]
+fn missing_key_with_missingkey_error_quotes_the_error_condition() {
+    require_toolchain!();
+    let r = run("tests/e2e/missing-key.yaml");
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let all: String = ["dry-run", "count"]
+        .iter()
+        .flat_map(|s| r.failures(s))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(all.contains("storageClass"), "{all}");
+}
+
+#[test]
+fn missing_repo_path_is_invalid_input_before_any_cluster() {
+    // Needs no toolchain: the scenario is rejected before anything starts.
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .args(["run", "tests/e2e/missing-repo-path.yaml", "--provider", "kwok"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no-such-charts"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn ctrl_c_during_sync_leaves_nothing_behind() {
+    require_toolchain!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = harness_processes();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .args(["run", "scenarios/lesson/03-constraints.yaml", "--provider", "kwok"])
+        .env("CI", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the run reaches step 4 (its progress line says so).
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("sync started by gitops-e2e") {
+                // SAFETY: sends SIGINT to the child we spawned.
+                unsafe { libc::kill(child_pid(), libc::SIGINT) };
+            }
+        }
+        seen
+    });
+    static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+    fn child_pid() -> i32 {
+        PID.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    PID.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+    let status = child.wait().unwrap();
+    let seen = reader.join().unwrap();
+    assert!(seen.contains("sync started by gitops-e2e"), "never reached sync:\n{seen}");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert_nothing_left(&before);
+}
