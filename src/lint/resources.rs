@@ -1,0 +1,3 @@
+use super::{Emitter, Target};
+use crate::appset::Environment;
+pub fn missing_resources(_out: &mut Emitter<'_>, _t: &Target<'_>) {}
