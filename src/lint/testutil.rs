@@ -39,10 +39,6 @@ pub fn recovery(d: &mut Document, pointer: &str, text: &str) {
     });
 }
 
-pub fn line_of(d: &Document, pointer: &str) -> usize {
-    d.pos(pointer).map(|p| p.line).expect("pointer has a position")
-}
-
 pub fn app(name: &str, spec: Value, params: Value) -> GeneratedApp {
     GeneratedApp {
         name: name.to_string(),
