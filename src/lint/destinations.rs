@@ -240,7 +240,10 @@ pub fn namespace_mismatch(out: &mut Emitter<'_>, t: &Target<'_>) {
                 );
             }
         }
-        if let Some(ns) = source.pointer("/kustomize/namespace").and_then(Value::as_str) {
+        if let Some(ns) = source
+            .pointer("/kustomize/namespace")
+            .and_then(Value::as_str)
+        {
             if !ns.is_empty() && ns != dest && !ns.contains("{{") {
                 emit(
                     out,
@@ -295,11 +298,15 @@ mod tests {
         let f = lint(&d, &e);
         let p = of_rule(&f, "placeholder-server");
         assert_eq!(p.len(), 6, "{p:#?}");
-        assert!(p.iter().all(|f| f.location.as_ref().unwrap().pos
-            == d.pos("/spec/template/spec/destination/server")));
-        assert!(p.iter().any(|f| f.application.as_deref() == Some("fastapi-agent-dev-docker.io")
-            && f.message.contains("https://minikube.example.com")
-            && f.message.contains("example.com")));
+        assert!(
+            p.iter().all(|f| f.location.as_ref().unwrap().pos
+                == d.pos("/spec/template/spec/destination/server"))
+        );
+        assert!(p.iter().any(
+            |f| f.application.as_deref() == Some("fastapi-agent-dev-docker.io")
+                && f.message.contains("https://minikube.example.com")
+                && f.message.contains("example.com")
+        ));
     }
 
     #[test]
@@ -330,7 +337,10 @@ mod tests {
         };
         let f = lint_env(&d, &e, &env);
         let p = of_rule(&f, "placeholder-server");
-        let apps: Vec<_> = p.iter().map(|f| f.application.as_deref().unwrap()).collect();
+        let apps: Vec<_> = p
+            .iter()
+            .map(|f| f.application.as_deref().unwrap())
+            .collect();
         assert_eq!(apps, ["n"], "{p:#?}");
         assert!(p[0].message.contains("`prod`"));
         // Without clusters a real-looking URL passes, a placeholder does not.

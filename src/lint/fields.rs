@@ -168,7 +168,11 @@ static DIRECTORY: Node = Obj(
 );
 static JSONNET: Node = Obj(
     "source.directory.jsonnet",
-    &[("extVars", &JSONNET_VARS), ("tlas", &JSONNET_VARS), ("libs", &ANY)],
+    &[
+        ("extVars", &JSONNET_VARS),
+        ("tlas", &JSONNET_VARS),
+        ("libs", &ANY),
+    ],
 );
 static JSONNET_VARS: Node = List(&JSONNET_VAR);
 static JSONNET_VAR: Node = Obj(
@@ -419,7 +423,10 @@ static MATCH_EXPRESSION: Node = Obj(
 
 static APPSET_SYNC_POLICY: Node = Obj(
     "ApplicationSet syncPolicy",
-    &[("preserveResourcesOnDeletion", &ANY), ("applicationsSync", &ANY)],
+    &[
+        ("preserveResourcesOnDeletion", &ANY),
+        ("applicationsSync", &ANY),
+    ],
 );
 static STRATEGY: Node = Obj(
     "strategy",
@@ -433,7 +440,10 @@ static ROLLING_SYNC: Node = Obj("strategy.rollingSync", &[("steps", &ROLLOUT_STE
 static ROLLOUT_STEPS: Node = List(&ROLLOUT_STEP);
 static ROLLOUT_STEP: Node = Obj(
     "strategy.rollingSync.steps[]",
-    &[("matchExpressions", &MATCH_EXPRESSIONS), ("maxUpdate", &ANY)],
+    &[
+        ("matchExpressions", &MATCH_EXPRESSIONS),
+        ("maxUpdate", &ANY),
+    ],
 );
 static PRESERVED_FIELDS: Node = Obj(
     "preservedFields",
@@ -512,7 +522,10 @@ fn report(
             Some(s) => format!("did you mean `{s}`?"),
             None => {
                 let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-                format!("remove it; the fields of `{owner}` are: {}", names.join(", "))
+                format!(
+                    "remove it; the fields of `{owner}` are: {}",
+                    names.join(", ")
+                )
             }
         };
         (
@@ -564,7 +577,10 @@ mod tests {
         let f = lint(&d, &e);
         let u = of_rule(&f, "unknown-field");
         assert_eq!(u.len(), 1, "{u:#?}");
-        assert!(u[0].message.starts_with("valuesInline is not a field of `source.helm`"));
+        assert!(
+            u[0].message
+                .starts_with("valuesInline is not a field of `source.helm`")
+        );
         assert!(u[0].message.contains("never reach Helm"));
         assert!(u[0].advice.contains("`valuesObject` (a map)"));
         assert_eq!(
@@ -599,39 +615,46 @@ mod tests {
             "`backoff`",
             "`valueFiles`",
         ] {
-            assert!(advice.iter().any(|a| a.contains(want)), "{want}: {advice:#?}");
+            assert!(
+                advice.iter().any(|a| a.contains(want)),
+                "{want}: {advice:#?}"
+            );
         }
         assert_eq!(u.len(), 7);
     }
 
     #[test]
     fn free_form_maps_and_valid_specs_pass() {
-        let d = doc(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
-            "metadata": {"name": "x", "whatever": 1},
-            "spec": {
-            "goTemplate": true,
-            "generators": [{"list": {"elements": [{"anything": {"nested": 1}}]}}],
-            "template": {"metadata": {"name": "x", "labels": {"free": "form"}}, "spec": {
-                "project": "default",
-                "source": {"repoURL": "r", "chart": "c", "targetRevision": "1.0.0",
-                    "helm": {"valuesObject": {"valuesInline": {"notChecked": true}}}},
-                "destination": {"server": "https://kubernetes.default.svc", "namespace": "a"},
-                "syncPolicy": {"automated": {"prune": false}, "syncOptions": ["PruneLast=true"],
-                    "managedNamespaceMetadata": {"labels": {"a": "b"}}},
-                "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]
-            }}
-        }}));
+        let d = doc(
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+                "metadata": {"name": "x", "whatever": 1},
+                "spec": {
+                "goTemplate": true,
+                "generators": [{"list": {"elements": [{"anything": {"nested": 1}}]}}],
+                "template": {"metadata": {"name": "x", "labels": {"free": "form"}}, "spec": {
+                    "project": "default",
+                    "source": {"repoURL": "r", "chart": "c", "targetRevision": "1.0.0",
+                        "helm": {"valuesObject": {"valuesInline": {"notChecked": true}}}},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": "a"},
+                    "syncPolicy": {"automated": {"prune": false}, "syncOptions": ["PruneLast=true"],
+                        "managedNamespaceMetadata": {"labels": {"a": "b"}}},
+                    "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]
+                }}
+            }}),
+        );
         let f = lint(&d, &Expansion::default());
         assert!(of_rule(&f, "unknown-field").is_empty(), "{f:#?}");
     }
 
     #[test]
     fn bare_application() {
-        let d = doc(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        let d = doc(
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
             "metadata": {"name": "agent"},
             "spec": {"project": "default", "healthChecks": [],
                 "source": {"repoURL": "https://github.com/x/y", "path": "p", "targetRevision": "v1"},
-                "destination": {"server": "https://kubernetes.default.svc", "namespace": "agents"}}}));
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "agents"}}}),
+        );
         let f = lint_application(Path::new("app.yaml"), &d);
         let u = of_rule(&f, "unknown-field");
         assert_eq!(u.len(), 1, "{f:#?}");

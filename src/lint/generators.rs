@@ -85,7 +85,10 @@ pub fn matrix_cross_product(out: &mut Emitter<'_>) {
         }
         let combos: Vec<String> = a
             .iter()
-            .flat_map(|x| b.iter().map(move |y| format!("{} × {}", label(x), label(y))))
+            .flat_map(|x| {
+                b.iter()
+                    .map(move |y| format!("{} × {}", label(x), label(y)))
+            })
             .collect();
         let second_keys: Vec<String> = b
             .iter()

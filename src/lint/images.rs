@@ -219,7 +219,10 @@ mod tests {
         let f = lint(&d, &e);
         let t = of_rule(&f, "mutable-image-tag");
         let apps: Vec<_> = t.iter().map(|f| f.application.clone().unwrap()).collect();
-        assert_eq!(apps, ["fastapi-agent-dev-docker.io", "fastapi-agent-dev-ghcr.io"]);
+        assert_eq!(
+            apps,
+            ["fastapi-agent-dev-docker.io", "fastapi-agent-dev-ghcr.io"]
+        );
         assert_eq!(
             t[0].location.as_ref().unwrap().pos,
             d.pos("/spec/template/spec/source/helm/valuesInline/image/tag")
@@ -253,7 +256,11 @@ mod tests {
         p["source"]["helm"] = json!({"parameters": [
             {"name": "image.repository", "value": "eu.gcr.io/x/app"},
             {"name": "image.tag", "value": "latest"}]});
-        let e = expansion(vec![app("a", a, json!({})), app("k", k, json!({})), app("p", p, json!({}))]);
+        let e = expansion(vec![
+            app("a", a, json!({})),
+            app("k", k, json!({})),
+            app("p", p, json!({})),
+        ]);
         let f = lint(&d, &e);
         let t: Vec<_> = of_rule(&f, "mutable-image-tag")
             .iter()

@@ -208,7 +208,11 @@ impl Target<'_> {
     /// `spec.source` and every `spec.sources[i]`, with their pointers.
     pub fn sources(&self) -> Vec<(String, &Value)> {
         let mut v = Vec::new();
-        if let Some(s) = self.manifest.pointer("/spec/source").filter(|s| s.is_object()) {
+        if let Some(s) = self
+            .manifest
+            .pointer("/spec/source")
+            .filter(|s| s.is_object())
+        {
             v.push(("/spec/source".to_string(), s));
         }
         if let Some(Value::Array(items)) = self.manifest.pointer("/spec/sources") {

@@ -62,8 +62,16 @@ mod tests {
     fn duplicates_are_reported_once_per_name() {
         let d = doc(json!({"spec": {"template": {"metadata": {"name": "agent-{{env}}"}}}}));
         let e = expansion(vec![
-            app("agent-dev", good_spec("dev"), json!({"env": "dev", "registry": "a"})),
-            app("agent-dev", good_spec("dev"), json!({"env": "dev", "registry": "b"})),
+            app(
+                "agent-dev",
+                good_spec("dev"),
+                json!({"env": "dev", "registry": "a"}),
+            ),
+            app(
+                "agent-dev",
+                good_spec("dev"),
+                json!({"env": "dev", "registry": "b"}),
+            ),
             app("agent-prod", good_spec("prod"), json!({"env": "prod"})),
         ]);
         let f = lint(&d, &e);

@@ -70,7 +70,10 @@ pub fn missing_resources(out: &mut Emitter<'_>, t: &Target<'_>) {
                 &t.origin(pointer),
             );
         };
-        if blocks.iter().all(|(_, b)| b.as_object().is_none_or(|m| m.is_empty())) {
+        if blocks
+            .iter()
+            .all(|(_, b)| b.as_object().is_none_or(|m| m.is_empty()))
+        {
             let pointer = blocks
                 .first()
                 .map_or_else(|| sources[0].pointer.clone(), |(p, _)| p.clone());
@@ -156,13 +159,13 @@ mod tests {
     fn inconsistent_and_good_resources() {
         let d = doc(json!({"spec": {}}));
         let mut a = good_spec("a");
-        a["source"]["helm"]["valuesObject"]["resources"] =
-            json!({"limits": {"memory": "512Mi"}});
+        a["source"]["helm"]["valuesObject"]["resources"] = json!({"limits": {"memory": "512Mi"}});
         let mut b = good_spec("b");
         b["source"]["helm"]["valuesObject"]["resources"] =
             json!({"requests": {"memory": "1Gi"}, "limits": {"memory": "512Mi"}});
         let mut plain = good_spec("plain");
-        plain["source"] = json!({"repoURL": "https://github.com/x/y", "path": "k", "targetRevision": "v1"});
+        plain["source"] =
+            json!({"repoURL": "https://github.com/x/y", "path": "k", "targetRevision": "v1"});
         let e = expansion(vec![
             app("a", a, json!({})),
             app("b", b, json!({})),

@@ -9,7 +9,10 @@ use super::{Draft, Emitter, Severity, Target};
 fn production_evidence(t: &Target<'_>) -> Option<String> {
     let checks = [
         ("name", Some(t.name.as_str())),
-        ("destination namespace", t.str_at("/spec/destination/namespace")),
+        (
+            "destination namespace",
+            t.str_at("/spec/destination/namespace"),
+        ),
         ("destination server", t.str_at("/spec/destination/server")),
         ("destination name", t.str_at("/spec/destination/name")),
     ];
@@ -87,8 +90,7 @@ fn chart_range(rev: &str) -> bool {
         || r.starts_with(['^', '~', '>', '<', '='])
         || r.contains("||")
         || r.contains(" - ")
-        || r.split('.')
-            .any(|p| p == "x" || p == "X" || p == "*")
+        || r.split('.').any(|p| p == "x" || p == "X" || p == "*")
 }
 
 /// `mutable-target-revision`: a revision that moves under the Application.
@@ -218,9 +220,11 @@ mod tests {
         assert!(r[0].message.contains("git branch"));
         let d = doc(json!({"spec": {}}));
         let mut git = good_spec("g");
-        git["source"] = json!({"repoURL": "https://github.com/x/y", "path": "k8s", "targetRevision": "main"});
+        git["source"] =
+            json!({"repoURL": "https://github.com/x/y", "path": "k8s", "targetRevision": "main"});
         let mut pinned = good_spec("p");
-        pinned["source"] = json!({"repoURL": "https://github.com/x/y", "path": "k8s", "targetRevision": "v1.2.3"});
+        pinned["source"] =
+            json!({"repoURL": "https://github.com/x/y", "path": "k8s", "targetRevision": "v1.2.3"});
         let mut range = good_spec("r");
         range["source"]["targetRevision"] = json!("~1.4");
         let e = expansion(vec![

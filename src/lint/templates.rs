@@ -122,7 +122,10 @@ pub fn foreign_template_syntax(out: &mut Emitter<'_>) {
 fn section_line(text: &str) -> bool {
     let t = text.trim();
     let single = t.starts_with("{{") && t.ends_with("}}") && t[2..].find("}}") == Some(t.len() - 4);
-    let inner = t.trim_start_matches("{{").trim_start_matches('-').trim_start();
+    let inner = t
+        .trim_start_matches("{{")
+        .trim_start_matches('-')
+        .trim_start();
     single && (inner.starts_with(['#', '^', '/']) || inner.starts_with("else"))
 }
 
@@ -320,8 +323,13 @@ mod tests {
 
     #[test]
     fn skipped_section_lines_are_not_unquoted_values() {
-        let mut d = doc(json!({"spec": {"template": {"spec": {"syncPolicy": {"syncOptions": []}}}}}));
-        recovery(&mut d, "/spec/template/spec/syncPolicy", "{{#if autoSync == \"true\"}}");
+        let mut d =
+            doc(json!({"spec": {"template": {"spec": {"syncPolicy": {"syncOptions": []}}}}}));
+        recovery(
+            &mut d,
+            "/spec/template/spec/syncPolicy",
+            "{{#if autoSync == \"true\"}}",
+        );
         recovery(&mut d, "/spec/template/spec/syncPolicy", "{{/if}}");
         let f = lint(&d, &Expansion::default());
         assert!(of_rule(&f, "unquoted-template").is_empty(), "{f:#?}");
@@ -335,11 +343,13 @@ mod tests {
     fn foreign_syntax_in_values_and_recoveries() {
         let p = "/spec/template/spec/source/helm/valuesInline/imagePullSecrets";
         let text = "{{#pullSecret}}- name: {{pullSecret}}{{/pullSecret}}";
-        let mut d = doc(json!({"spec": {"template": {"spec": {"source": {"helm": {"valuesInline": {
-            "imagePullSecrets": text,
-            "jinja": "{% if prod %}5{% endif %}",
-            "envsubst": "${REGISTRY}/app",
-        }}}}}}}));
+        let mut d = doc(
+            json!({"spec": {"template": {"spec": {"source": {"helm": {"valuesInline": {
+                "imagePullSecrets": text,
+                "jinja": "{% if prod %}5{% endif %}",
+                "envsubst": "${REGISTRY}/app",
+            }}}}}}}),
+        );
         recovery(&mut d, p, text);
         let f = lint(&d, &Expansion::default());
         let fs = of_rule(&f, "foreign-template-syntax");
@@ -348,24 +358,31 @@ mod tests {
             && f.message.contains("mustache")
             && f.location.as_ref().unwrap().pos == d.pos(p)));
         assert!(fs.iter().any(|f| f.message.contains("Jinja")));
-        assert!(fs.iter().any(|f| f.advice.contains("environment variables")));
+        assert!(
+            fs.iter()
+                .any(|f| f.advice.contains("environment variables"))
+        );
         // The recovered scalar is also an unquoted template.
         assert_eq!(of_rule(&f, "unquoted-template").len(), 1);
     }
 
     #[test]
     fn go_templates_and_build_env_are_not_foreign() {
-        let d = doc(json!({"spec": {"goTemplate": true, "template": {"metadata": {
-            "name": "{{ .name }}{{/* comment */}}",
-            "annotations": {"a": "{{ if .x }}y{{ else }}z{{ end }}", "b": "$ARGOCD_APP_NAME ${ARGOCD_APP_NAMESPACE}"}
-        }}}}));
+        let d = doc(
+            json!({"spec": {"goTemplate": true, "template": {"metadata": {
+                "name": "{{ .name }}{{/* comment */}}",
+                "annotations": {"a": "{{ if .x }}y{{ else }}z{{ end }}", "b": "$ARGOCD_APP_NAME ${ARGOCD_APP_NAMESPACE}"}
+            }}}}),
+        );
         let f = lint(&d, &Expansion::default());
         assert!(of_rule(&f, "foreign-template-syntax").is_empty(), "{f:#?}");
     }
 
     #[test]
     fn unrendered_placeholders_name_app_and_parameter() {
-        let d = doc(json!({"spec": {"template": {"spec": {"destination": {"server": "https://{{clustr}}.corp"}}}}}));
+        let d = doc(
+            json!({"spec": {"template": {"spec": {"destination": {"server": "https://{{clustr}}.corp"}}}}}),
+        );
         let spec = json!({"destination": {"server": "https://{{clustr}}.corp", "namespace": "a"}});
         let e = expansion(vec![
             app("a-dev", spec.clone(), json!({"cluster": "dev"})),
@@ -404,8 +421,16 @@ mod tests {
         let d = doc(json!({"spec": {"generators": [{"list": {"elements": [{"replicas": 1}]}}]}}));
         let mut e = Expansion::default();
         let p = "/spec/generators/0/list/elements/0/replicas";
-        e.recovered.push(expand_error("list-value-not-string", p, "error parsing value as string"));
-        e.errors.push(expand_error("matrix-children", "/spec/generators/0", "found less than two generators"));
+        e.recovered.push(expand_error(
+            "list-value-not-string",
+            p,
+            "error parsing value as string",
+        ));
+        e.errors.push(expand_error(
+            "matrix-children",
+            "/spec/generators/0",
+            "found less than two generators",
+        ));
         let f = lint(&d, &e);
         let l = of_rule(&f, "list-value-not-string");
         assert_eq!(l.len(), 1);
