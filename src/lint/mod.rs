@@ -16,6 +16,7 @@ mod generators;
 mod images;
 mod names;
 mod resources;
+mod sources;
 mod sync;
 mod templates;
 mod util;
@@ -68,6 +69,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "mutable-target-revision",
         "a branch (`HEAD`, `main`, …) or a version range as `targetRevision`",
+    ),
+    (
+        "chart-from-git-repo",
+        "`chart:` with a git repository URL; Argo CD expects a Helm chart repository there",
     ),
     (
         "missing-pull-secret",
@@ -172,6 +177,7 @@ fn lint_target(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&Environment>)
     destinations::namespace_mismatch(out, t);
     sync::prod_auto_prune(out, t);
     sync::mutable_target_revision(out, t);
+    sources::chart_from_git_repo(out, t);
     images::mutable_image_tag(out, t);
     images::missing_pull_secret(out, t);
     resources::missing_resources(out, t);

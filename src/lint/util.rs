@@ -8,25 +8,33 @@ use crate::yaml::pointer_push;
 /// Calls `f(pointer, key, value)` for `value` and every node below it;
 /// `key` is the mapping key the node is under, if any.
 pub fn walk<'v>(value: &'v Value, pointer: &str, f: &mut dyn FnMut(&str, Option<&str>, &'v Value)) {
-    walk_inner(value, pointer, None, f);
+    walk_depth(value, pointer, None, 0, f);
 }
 
-fn walk_inner<'v>(
+/// Deeper than any manifest a person writes; keeps hostile input from
+/// exhausting the stack.
+const MAX_DEPTH: usize = 200;
+
+fn walk_depth<'v>(
     value: &'v Value,
     pointer: &str,
     key: Option<&str>,
+    depth: usize,
     f: &mut dyn FnMut(&str, Option<&str>, &'v Value),
 ) {
     f(pointer, key, value);
+    if depth >= MAX_DEPTH {
+        return;
+    }
     match value {
         Value::Object(m) => {
             for (k, v) in m {
-                walk_inner(v, &pointer_push(pointer, k), Some(k), f);
+                walk_depth(v, &pointer_push(pointer, k), Some(k), depth + 1, f);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk_inner(v, &format!("{pointer}/{i}"), key, f);
+                walk_depth(v, &format!("{pointer}/{i}"), key, depth + 1, f);
             }
         }
         _ => {}
