@@ -310,19 +310,4 @@ pub(crate) struct Draft<'a> {
 pub(crate) mod testutil;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rule_names_are_unique_kebab_case() {
-        let mut seen = BTreeSet::new();
-        for (name, desc) in RULES {
-            assert!(seen.insert(*name), "duplicate rule {name}");
-            assert!(
-                name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
-                "{name}"
-            );
-            assert!(!desc.is_empty());
-        }
-    }
-}
+mod tests;

@@ -99,6 +99,9 @@ pub fn foreign_template_syntax(out: &mut Emitter<'_>) {
         seen.insert(pointer.clone());
         out.emit(foreign_draft(&dotted(&pointer), &found), &pointer);
     }
+    // Skipped template lines under one mapping (`{{#if …}}` … `{{/if}}`) are
+    // one problem: report them together at the first.
+    let mut groups: Vec<(&str, crate::yaml::Pos, Vec<(String, &'static str)>)> = Vec::new();
     for r in &doc.recoveries {
         if seen.contains(&r.pointer) {
             continue;
@@ -107,13 +110,21 @@ pub fn foreign_template_syntax(out: &mut Emitter<'_>) {
         if found.is_empty() {
             continue;
         }
-        seen.insert(r.pointer.clone());
-        let mut draft = foreign_draft(&dotted(&r.pointer), &found);
+        match groups.iter_mut().find(|(p, _, _)| *p == r.pointer) {
+            Some((_, pos, all)) => {
+                *pos = (*pos).min(r.pos);
+                all.extend(found);
+            }
+            None => groups.push((&r.pointer, r.pos, found)),
+        }
+    }
+    for (pointer, pos, found) in groups {
+        let mut draft = foreign_draft(&dotted(pointer), &found);
         draft.message = format!(
-            "{}; the line was dropped: YAML cannot hold it there",
+            "{}; YAML cannot hold template logic there, so the reader dropped it",
             draft.message
         );
-        out.emit_at(draft, Some(r.pos));
+        out.emit_at(draft, Some(pos));
     }
 }
 

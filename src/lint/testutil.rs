@@ -201,3 +201,135 @@ pub fn lesson_round1() -> (Document, Expansion) {
     }
     (d, expansion(apps))
 }
+
+/// The lesson's round 3 ("refined") ApplicationSet as the reader gives it:
+/// unquoted templates recovered to strings, the `{{#if}}`/`{{/if}}` lines
+/// skipped, and the expansion that recovers the non-string list values.
+pub fn lesson_round3() -> (Document, Expansion) {
+    let ecr = "123456789.dkr.ecr.us-east-1.amazonaws.com";
+    let pull = "{{#pullSecret}}- name: {{pullSecret}}{{/pullSecret}}";
+    let appset = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": "fastapi-agent-multi-env"},
+        "spec": {
+            "generators": [{"list": {"elements": [
+                {"name": "dev", "cluster": "minikube", "server": "https://kubernetes.default.svc",
+                 "replicas": 1, "registry": "docker.io", "pullSecret": null, "autoSync": "true"},
+                {"name": "staging", "cluster": "staging-eks", "server": "https://staging-eks.example.com",
+                 "replicas": 3, "registry": ecr, "pullSecret": "ecr-credentials", "autoSync": "true"},
+                {"name": "prod", "cluster": "prod-eks", "server": "https://prod-eks.example.com",
+                 "replicas": 5, "registry": ecr, "pullSecret": "ecr-credentials", "autoSync": "false"}
+            ]}}],
+            "template": {
+                "metadata": {"name": "fastapi-agent-{{name}}"},
+                "spec": {
+                    "project": "default",
+                    "source": {
+                        "repoURL": "https://github.com/your-org/helm-charts",
+                        "chart": "fastapi-agent",
+                        "targetRevision": "main",
+                        "helm": {"valuesInline": {
+                            "replicaCount": "{{replicas}}",
+                            "image": {"repository": "{{registry}}/your-org/fastapi-agent", "tag": "sha-abc1234"},
+                            "imagePullSecrets": pull,
+                            "resources": {
+                                "requests": {"memory": "256Mi", "cpu": "250m"},
+                                "limits": {"memory": "512Mi", "cpu": "500m"}
+                            }
+                        }}
+                    },
+                    "destination": {"server": "{{server}}", "namespace": "agents"},
+                    "syncPolicy": {
+                        "automated": {"prune": true, "selfHeal": true},
+                        "syncOptions": ["CreateNamespace=true", "PruneLast=true"]
+                    }
+                }
+            }
+        }
+    });
+    let mut d = doc(appset);
+    let v = "/spec/template/spec/source/helm/valuesInline";
+    recovery(&mut d, &format!("{v}/replicaCount"), "{{replicas}}");
+    recovery(
+        &mut d,
+        &format!("{v}/image/repository"),
+        "{{registry}}/your-org/fastapi-agent",
+    );
+    recovery(&mut d, &format!("{v}/imagePullSecrets"), pull);
+    recovery(
+        &mut d,
+        "/spec/template/spec/destination/server",
+        "{{server}}",
+    );
+    recovery(
+        &mut d,
+        "/spec/template/spec/syncPolicy",
+        "{{#if autoSync == \"true\"}}",
+    );
+    recovery(&mut d, "/spec/template/spec/syncPolicy", "{{/if}}");
+    let mut apps = Vec::new();
+    for (env, server, replicas, registry, secret) in [
+        (
+            "dev",
+            "https://kubernetes.default.svc",
+            "1",
+            "docker.io",
+            "",
+        ),
+        (
+            "staging",
+            "https://staging-eks.example.com",
+            "3",
+            ecr,
+            "ecr-credentials",
+        ),
+        (
+            "prod",
+            "https://prod-eks.example.com",
+            "5",
+            ecr,
+            "ecr-credentials",
+        ),
+    ] {
+        let spec = json!({
+            "project": "default",
+            "source": {
+                "repoURL": "https://github.com/your-org/helm-charts",
+                "chart": "fastapi-agent",
+                "targetRevision": "main",
+                "helm": {"valuesInline": {
+                    "replicaCount": replicas,
+                    "image": {"repository": format!("{registry}/your-org/fastapi-agent"), "tag": "sha-abc1234"},
+                    "imagePullSecrets": format!("{{{{#pullSecret}}}}- name: {secret}{{{{/pullSecret}}}}"),
+                    "resources": {
+                        "requests": {"memory": "256Mi", "cpu": "250m"},
+                        "limits": {"memory": "512Mi", "cpu": "500m"}
+                    }
+                }}
+            },
+            "destination": {"server": server, "namespace": "agents"},
+            "syncPolicy": {
+                "automated": {"prune": true, "selfHeal": true},
+                "syncOptions": ["CreateNamespace=true", "PruneLast=true"]
+            }
+        });
+        let params = json!({"name": env, "server": server, "replicas": replicas,
+            "registry": registry, "pullSecret": secret});
+        apps.push(app(&format!("fastapi-agent-{env}"), spec, params));
+    }
+    let mut e = expansion(apps);
+    for (i, what) in [
+        (0, "replicas"),
+        (1, "replicas"),
+        (2, "replicas"),
+        (0, "pullSecret"),
+    ] {
+        e.recovered.push(expand_error(
+            "list-value-not-string",
+            &format!("/spec/generators/0/list/elements/{i}/{what}"),
+            "error parsing value as string",
+        ));
+    }
+    (d, e)
+}
