@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::util::{dotted, field_name, list_text, strings};
 use super::{Draft, Emitter, Severity, Target};
 use crate::appset::Expansion;
-use crate::yaml::RecoveryKind;
+use crate::yaml::{Pos, RecoveryKind};
 
 /// `{{#x}}`, `{{^x}}`, `{{/x}}`, `{{> partial}}`: mustache/handlebars tags.
 static MUSTACHE: LazyLock<Regex> =
@@ -31,8 +31,11 @@ fn argocd_build_env(var: &str) -> bool {
     var.starts_with("ARGOCD_") || var == "KUBE_VERSION" || var == "KUBE_API_VERSIONS"
 }
 
+/// A foreign construct as written, and the language it comes from.
+type Construct = (String, &'static str);
+
 /// The foreign template constructs in a text, as written.
-fn foreign_constructs(text: &str) -> Vec<(String, &'static str)> {
+fn foreign_constructs(text: &str) -> Vec<Construct> {
     let mut out = Vec::new();
     for c in MUSTACHE.captures_iter(text) {
         let sigil = &c[1];
@@ -53,7 +56,7 @@ fn foreign_constructs(text: &str) -> Vec<(String, &'static str)> {
     out
 }
 
-fn foreign_draft<'a>(field: &str, found: &[(String, &'static str)]) -> Draft<'a> {
+fn foreign_draft<'a>(field: &str, found: &[Construct]) -> Draft<'a> {
     let kinds: BTreeSet<&str> = found.iter().map(|(_, k)| *k).collect();
     let tags: Vec<String> = found.iter().map(|(t, _)| format!("`{t}`")).collect();
     let kinds: Vec<&str> = kinds.into_iter().collect();
@@ -101,7 +104,7 @@ pub fn foreign_template_syntax(out: &mut Emitter<'_>) {
     }
     // Skipped template lines under one mapping (`{{#if …}}` … `{{/if}}`) are
     // one problem: report them together at the first.
-    let mut groups: Vec<(&str, crate::yaml::Pos, Vec<(String, &'static str)>)> = Vec::new();
+    let mut groups: Vec<(&str, Pos, Vec<Construct>)> = Vec::new();
     for r in &doc.recoveries {
         if seen.contains(&r.pointer) {
             continue;
