@@ -152,6 +152,8 @@ pub fn lint_appset(ctx: &AppSetContext<'_>) -> Vec<Finding> {
 /// Lints a bare Application manifest.
 pub fn lint_application(file: &Path, doc: &Document) -> Vec<Finding> {
     let mut out = Emitter::new(file, doc);
+    templates::unquoted_template(&mut out);
+    templates::foreign_template_syntax(&mut out);
     fields::unknown_fields_application(&mut out);
     let name = doc
         .value

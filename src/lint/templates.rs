@@ -26,6 +26,9 @@ static ENV_SUBST: LazyLock<Regex> = LazyLock::new(|| {
 static PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{\{-?\s*(.*?)\s*-?\}\}").expect("static regex"));
 
+/// Helm value keys that name an image: substitution there is meant for Argo CD.
+const IMAGE_KEYS: &[&str] = &["image", "repository", "registry", "tag", "version"];
+
 /// Argo CD substitutes its build environment (`$ARGOCD_APP_NAME`, …) itself.
 fn argocd_build_env(var: &str) -> bool {
     var.starts_with("ARGOCD_") || var == "KUBE_VERSION" || var == "KUBE_API_VERSIONS"
@@ -35,7 +38,10 @@ fn argocd_build_env(var: &str) -> bool {
 type Construct = (String, &'static str);
 
 /// The foreign template constructs in a text, as written.
-fn foreign_constructs(text: &str) -> Vec<Construct> {
+/// With `app_config`, the text is a Helm value the application may expand
+/// itself (`command: echo ${HOME}`, an Airflow Jinja macro): only mustache
+/// sections count there.
+fn foreign_constructs(text: &str, app_config: bool) -> Vec<Construct> {
     let mut out = Vec::new();
     for c in MUSTACHE.captures_iter(text) {
         let sigil = &c[1];
@@ -44,6 +50,9 @@ fn foreign_constructs(text: &str) -> Vec<Construct> {
             continue;
         }
         out.push((c[0].to_string(), "mustache/handlebars"));
+    }
+    if app_config {
+        return out;
     }
     for c in JINJA.captures_iter(text) {
         out.push((c[0].to_string(), "Jinja"));
@@ -95,7 +104,9 @@ pub fn foreign_template_syntax(out: &mut Emitter<'_>) {
         if pointer.contains("/plugin/") {
             continue;
         }
-        let found = foreign_constructs(text);
+        let app_config = pointer.contains("/helm/")
+            && !IMAGE_KEYS.contains(&field_name(&pointer).to_ascii_lowercase().as_str());
+        let found = foreign_constructs(text, app_config);
         if found.is_empty() {
             continue;
         }
@@ -109,7 +120,7 @@ pub fn foreign_template_syntax(out: &mut Emitter<'_>) {
         if seen.contains(&r.pointer) {
             continue;
         }
-        let found = foreign_constructs(&r.text);
+        let found = foreign_constructs(&r.text, false);
         if found.is_empty() {
             continue;
         }
@@ -357,13 +368,11 @@ mod tests {
     fn foreign_syntax_in_values_and_recoveries() {
         let p = "/spec/template/spec/source/helm/valuesInline/imagePullSecrets";
         let text = "{{#pullSecret}}- name: {{pullSecret}}{{/pullSecret}}";
-        let mut d = doc(
-            json!({"spec": {"template": {"spec": {"source": {"helm": {"valuesInline": {
-                "imagePullSecrets": text,
-                "jinja": "{% if prod %}5{% endif %}",
-                "envsubst": "${REGISTRY}/app",
-            }}}}}}}),
-        );
+        let mut d = doc(json!({"spec": {"template": {"spec": {
+            "source": {"helm": {"valuesInline": {"imagePullSecrets": text}}},
+            "project": "{% if prod %}prod{% endif %}",
+            "destination": {"server": "${SERVER}"},
+        }}}}));
         recovery(&mut d, p, text);
         let f = lint(&d, &Expansion::default());
         let fs = of_rule(&f, "foreign-template-syntax");
@@ -378,6 +387,21 @@ mod tests {
         );
         // The recovered scalar is also an unquoted template.
         assert_eq!(of_rule(&f, "unquoted-template").len(), 1);
+    }
+
+    #[test]
+    fn app_config_in_helm_values_is_not_foreign() {
+        let d = doc(
+            json!({"spec": {"template": {"spec": {"source": {"helm": {"valuesObject": {
+                "command": "echo ${HOME}",
+                "airflow": {"dag": "{% if ds %}x{% endif %}"},
+                "image": {"repository": "${REGISTRY}/app"}
+            }}}}}}}),
+        );
+        let f = lint(&d, &Expansion::default());
+        let fs = of_rule(&f, "foreign-template-syntax");
+        assert_eq!(fs.len(), 1, "{fs:#?}");
+        assert!(fs[0].message.contains("${REGISTRY}"));
     }
 
     #[test]

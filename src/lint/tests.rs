@@ -153,3 +153,21 @@ fn hostile_shapes_do_not_panic() {
         let _ = lint_application(Path::new("x"), &d);
     }
 }
+
+#[test]
+fn bare_application_with_mustache_sections() {
+    let mut d = doc(
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "agent-dev"},
+        "spec": {"project": "default",
+            "source": {"repoURL": "https://github.com/x/y", "path": "k8s", "targetRevision": "v1"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "agents"},
+            "syncPolicy": {"syncOptions": []}}}),
+    );
+    recovery(&mut d, "/spec/syncPolicy", "{{#if autoSync}}");
+    let f = lint_application(Path::new("app.yaml"), &d);
+    assert_eq!(
+        counts(&f),
+        [("foreign-template-syntax", 1)].into_iter().collect()
+    );
+}
