@@ -94,9 +94,25 @@ pub const RULES: &[(&str, &str)] = &[
         "duplicate-application-name",
         "two generated Applications with the same name fight over one object",
     ),
+    // The rules below come from the expansion (`Expansion::errors`), named
+    // by `crate::appset`; any error it reports becomes a finding even if its
+    // rule is missing here.
+    ("appset-invalid", "the ApplicationSet has no usable `spec`"),
+    (
+        "generator-unknown",
+        "a generator entry names no generator Argo CD knows",
+    ),
+    (
+        "generator-unsupported",
+        "a generator the offline plan cannot evaluate (e.g. SCM provider, pull request)",
+    ),
     (
         "generator-error",
         "a generator fails in Argo CD; the whole ApplicationSet generates nothing",
+    ),
+    (
+        "git-repo-not-served",
+        "a git generator's repository is not served locally by the scenario",
     ),
     (
         "template-render-error",
@@ -106,6 +122,15 @@ pub const RULES: &[(&str, &str)] = &[
         "matrix-children",
         "a matrix generator needs exactly two child generators",
     ),
+    (
+        "matrix-key-conflict",
+        "the two children of a matrix give one parameter different values",
+    ),
+    (
+        "merge-children",
+        "a merge generator needs at least two child generators",
+    ),
+    ("merge-keys", "a merge generator needs `mergeKeys`"),
     (
         "merge-non-unique-keys",
         "a merge generator's merge keys do not identify parameter sets uniquely",

@@ -212,6 +212,23 @@ fn expansion_advice(rule: &str) -> &'static str {
              which passes list elements as they are"
         }
         "matrix-children" => "give the matrix generator exactly two child generators",
+        "matrix-key-conflict" => {
+            "rename the parameter in one child, or set `goTemplate: true` (the first child's \
+             value then wins)"
+        }
+        "merge-children" => "give the merge generator at least two child generators",
+        "merge-keys" => "list the parameters that identify a parameter set in `mergeKeys`",
+        "git-repo-not-served" => {
+            "add the repository to the scenario's `repos` with the local directory that serves it"
+        }
+        "generator-unsupported" => {
+            "the offline plan cannot evaluate this generator; check what it generates on a real \
+             Argo CD (`gitops-e2e run`)"
+        }
+        "generator-unknown" => {
+            "use one of list, clusters, git, matrix, merge, scmProvider, pullRequest, \
+             clusterDecisionResource, plugin"
+        }
         "merge-non-unique-keys" => {
             "choose `mergeKeys` whose values are unique in every child generator"
         }
