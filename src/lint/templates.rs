@@ -142,8 +142,8 @@ pub fn foreign_template_syntax(out: &mut Emitter<'_>) {
     }
 }
 
-/// A text that is one section tag only (`{{#if x}}`, `{{/if}}`, `{{else}}`):
-/// a line of template logic, not a value.
+/// A text that is one section tag only (`{{#if x}}`, `{{/if}}`, `{{else}}`,
+/// `{{ end }}`): reported with the line that opens it, if at all.
 fn section_line(text: &str) -> bool {
     let t = text.trim();
     let single = t.starts_with("{{") && t.ends_with("}}") && t[2..].find("}}") == Some(t.len() - 4);
@@ -151,7 +151,10 @@ fn section_line(text: &str) -> bool {
         .trim_start_matches("{{")
         .trim_start_matches('-')
         .trim_start();
-    single && (inner.starts_with(['#', '^', '/']) || inner.starts_with("else"))
+    single
+        && (inner.starts_with(['#', '^', '/'])
+            || inner.starts_with("else")
+            || inner.starts_with("end"))
 }
 
 /// `unquoted-template`: a plain scalar starting with `{{`.
@@ -162,10 +165,32 @@ pub fn unquoted_template(out: &mut Emitter<'_>) {
             continue;
         }
         let is_value = doc.value.pointer(&r.pointer).and_then(Value::as_str) == Some(&r.text);
-        if !is_value && section_line(&r.text) {
+        let text = r.text.trim();
+        if !is_value {
+            // A line of template logic the reader skipped; foreign sections
+            // are foreign-template-syntax.
+            if section_line(text) || !foreign_constructs(text, false).is_empty() {
+                continue;
+            }
+            out.emit_at(
+                Draft {
+                    rule: "unquoted-template",
+                    severity: Severity::Error,
+                    application: None,
+                    message: format!(
+                        "the line `{text}` in `{}` is template logic on a line of its own: \
+                         `template` is YAML whose string values are rendered one by one, so the \
+                         line is not YAML and does not survive loading",
+                        dotted(&r.pointer)
+                    ),
+                    advice: "move conditional or repeated fields into `templatePatch` (a string \
+                             rendered with `goTemplate: true`, then patched over `template`)"
+                        .to_string(),
+                },
+                Some(r.pos),
+            );
             continue;
         }
-        let text = r.text.trim();
         let whole = PLACEHOLDER
             .find(text)
             .is_some_and(|m| m.start() == 0 && m.end() == text.len());
@@ -379,6 +404,23 @@ mod tests {
         assert_eq!(fs.len(), 1, "{fs:#?}");
         assert!(fs[0].message.contains("{{#if autoSync"));
         assert!(fs[0].advice.contains("goTemplate"));
+    }
+
+    #[test]
+    fn go_template_logic_lines_belong_in_template_patch() {
+        let mut d = doc(json!({"spec": {"template": {"spec": {"syncPolicy": {}}}}}));
+        recovery(
+            &mut d,
+            "/spec/template/spec/syncPolicy",
+            "{{- if .autoSync }}",
+        );
+        recovery(&mut d, "/spec/template/spec/syncPolicy", "{{ end }}");
+        let f = lint(&d, &Expansion::default());
+        let u = of_rule(&f, "unquoted-template");
+        assert_eq!(u.len(), 1, "{u:#?}");
+        assert!(u[0].message.contains("{{- if .autoSync }}"));
+        assert!(u[0].advice.contains("templatePatch"));
+        assert!(of_rule(&f, "foreign-template-syntax").is_empty());
     }
 
     #[test]
