@@ -81,7 +81,9 @@ fn known_clusters(env: &Environment) -> String {
 
 /// `placeholder-server`: a destination no cluster answers to.
 pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&Environment>) {
-    let env = env.filter(|e| !e.clusters.is_empty());
+    // Without a scenario the plan knows only the implicit local cluster:
+    // then the URL alone decides.
+    let env = env.filter(|e| e.clusters.iter().any(|c| !c.local_without_secret));
     let server = t
         .str_at("/spec/destination/server")
         .filter(|s| !s.trim().is_empty());
@@ -267,7 +269,7 @@ mod tests {
 
     use super::super::testutil::*;
     use super::placeholder_reason;
-    use crate::appset::Environment;
+    use crate::appset::{ClusterInfo, Environment};
 
     #[test]
     fn placeholder_hosts() {
@@ -345,6 +347,14 @@ mod tests {
         assert!(p[0].message.contains("`prod`"));
         // Without clusters a real-looking URL passes, a placeholder does not.
         let f = lint(&d, &e);
+        let only_local = Environment {
+            clusters: vec![ClusterInfo {
+                local_without_secret: true,
+                ..cluster("in-cluster", "https://kubernetes.default.svc")
+            }],
+            ..Environment::default()
+        };
+        assert_eq!(f, lint_env(&d, &e, &only_local));
         let apps: Vec<_> = of_rule(&f, "placeholder-server")
             .iter()
             .map(|f| f.application.clone().unwrap())
