@@ -501,6 +501,34 @@ fn check(out: &mut Emitter<'_>, node: &Node, value: &Value, pointer: &str, depth
     }
 }
 
+/// Fields generated manifests often put in the wrong place, with where they
+/// belong.
+fn misplaced(owner: &str, key: &str) -> Option<&'static str> {
+    Some(match (owner, key) {
+        (_, "healthChecks" | "healthCheck" | "health") => {
+            "remove it: Argo CD assesses health itself; custom health checks are Lua scripts in \
+             `argocd-cm` (`resource.customizations.health.<group>_<kind>`)"
+        }
+        ("syncPolicy.automated", "syncOptions" | "retry") => {
+            "move it up one level, under `syncPolicy`"
+        }
+        ("Application spec", "syncOptions" | "automated" | "retry") => "move it under `syncPolicy`",
+        ("Application spec", "server" | "namespace") => "move it under `destination`",
+        ("Application spec", "repoURL" | "path" | "targetRevision" | "chart" | "helm") => {
+            "move it under `source`"
+        }
+        ("source", "values" | "valuesObject" | "valueFiles" | "parameters" | "releaseName") => {
+            "move it under `source.helm`"
+        }
+        ("source", "namespace") => {
+            "set the target namespace in `destination.namespace` (or `helm.namespace` / \
+             `kustomize.namespace` for the tool)"
+        }
+        ("ApplicationSet spec", "generator") => "the field is `generators` (a list)",
+        _ => return None,
+    })
+}
+
 fn report(
     out: &mut Emitter<'_>,
     owner: &str,
@@ -518,9 +546,10 @@ fn report(
             "use `valuesObject` (a map) or `values` (a string)".to_string(),
         )
     } else {
-        let advice = match suggestion(key, fields) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => {
+        let advice = match (misplaced(owner, key), suggestion(key, fields)) {
+            (Some(hint), _) => hint.to_string(),
+            (None, Some(s)) => format!("did you mean `{s}`?"),
+            (None, None) => {
                 let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
                 format!(
                     "remove it; the fields of `{owner}` are: {}",
@@ -621,6 +650,21 @@ mod tests {
             );
         }
         assert_eq!(u.len(), 7);
+    }
+
+    #[test]
+    fn misplaced_fields_say_where_they_belong() {
+        let d = doc(json!({"spec": {"template": {"spec": {
+            "healthChecks": [{"type": "Application"}],
+            "source": {"repoURL": "r", "values": "a: 1"},
+            "syncPolicy": {"automated": {"prune": true, "syncOptions": []}}
+        }}}}));
+        let f = lint(&d, &Expansion::default());
+        let u = of_rule(&f, "unknown-field");
+        assert_eq!(u.len(), 3, "{u:#?}");
+        assert!(u.iter().any(|f| f.advice.contains("argocd-cm")));
+        assert!(u.iter().any(|f| f.advice.contains("`source.helm`")));
+        assert!(u.iter().any(|f| f.advice.contains("under `syncPolicy`")));
     }
 
     #[test]
