@@ -169,6 +169,29 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
     }
 }
 
+/// `destination-server-and-name`: Argo CD rejects a destination with both.
+pub fn server_and_name(out: &mut Emitter<'_>, t: &Target<'_>) {
+    let set = |p: &str| t.str_at(p).is_some_and(|s| !s.trim().is_empty());
+    if !(set("/spec/destination/server") && set("/spec/destination/name")) {
+        return;
+    }
+    out.emit(
+        Draft {
+            rule: "destination-server-and-name",
+            severity: Severity::Error,
+            application: t.application(),
+            message: format!(
+                "Application `{}` sets both `destination.server` and `destination.name`; Argo CD \
+                 rejects it (\"application destination can't have both name and server defined\")",
+                t.name
+            ),
+            advice: "keep one: `server` (the API URL) or `name` (the registered cluster name)"
+                .to_string(),
+        },
+        &t.origin("/spec/destination/name"),
+    );
+}
+
 const SYSTEM_NAMESPACES: &[&str] = &["argocd", "kube-system", "kube-public", "kube-node-lease"];
 
 /// `namespace-mismatch`: where resources would land is not the destination.
@@ -360,6 +383,21 @@ mod tests {
             .map(|f| f.application.clone().unwrap())
             .collect();
         assert_eq!(apps, ["a"]);
+    }
+
+    #[test]
+    fn server_and_name_together() {
+        let d = doc(json!({"spec": {}}));
+        let mut both = good_spec("b");
+        both["destination"]["name"] = json!("in-cluster");
+        let e = expansion(vec![
+            app("b", both, json!({})),
+            app("ok", good_spec("ok"), json!({})),
+        ]);
+        let f = lint(&d, &e);
+        let x = of_rule(&f, "destination-server-and-name");
+        assert_eq!(x.len(), 1);
+        assert_eq!(x[0].application.as_deref(), Some("b"));
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a destination server or name that is a placeholder or matches no known cluster",
     ),
     (
+        "destination-server-and-name",
+        "a destination with both `server` and `name`, which Argo CD rejects",
+    ),
+    (
         "prod-auto-prune",
         "automated sync with `prune: true` on a production-like Application",
     ),
@@ -201,6 +205,7 @@ pub fn lint_application(file: &Path, doc: &Document) -> Vec<Finding> {
 fn lint_target(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&Environment>) {
     templates::unrendered_placeholder(out, t);
     destinations::placeholder_server(out, t, env);
+    destinations::server_and_name(out, t);
     destinations::namespace_mismatch(out, t);
     sync::prod_auto_prune(out, t);
     sync::mutable_target_revision(out, t);
