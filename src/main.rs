@@ -9,8 +9,8 @@ use clap::Parser;
 
 use gitops_e2e::cli::{Cli, Command, Format, OutputArgs, ProviderArg, RunArgs};
 use gitops_e2e::error::{Error, exit};
-use gitops_e2e::report::{self, Report};
 use gitops_e2e::report::progress::Progress;
+use gitops_e2e::report::{self, Report};
 use gitops_e2e::runner::{self, RunOptions};
 use gitops_e2e::scenario::ProviderKind;
 use gitops_e2e::{lint, plan, scenario};

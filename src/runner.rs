@@ -50,7 +50,10 @@ pub struct RunOptions {
 pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> Result<Report, Error> {
     let Some(loaded) = plan.scenario.clone() else {
         return Err(Error::Input {
-            message: format!("`{}` is an ApplicationSet, not a scenario", plan.report.file),
+            message: format!(
+                "`{}` is an ApplicationSet, not a scenario",
+                plan.report.file
+            ),
             help: Some("run needs a scenario file (kind: Scenario) naming the clusters".into()),
         });
     };
@@ -70,7 +73,11 @@ pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> Result<Report
     let run_id = dir
         .path()
         .file_name()
-        .map(|n| n.to_string_lossy().trim_start_matches("gitops-e2e-run-").to_lowercase())
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_start_matches("gitops-e2e-run-")
+                .to_lowercase()
+        })
         .unwrap_or_else(|| "run".into());
     let provider = match kind {
         ProviderKind::Kwok => Kwok::new(toolchain.clone(), dir.path(), &run_id),
@@ -109,11 +116,17 @@ pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> Result<Report
     }
     run.teardown(keep).await;
     if let Ok(report) = &mut outcome {
-        report.diagnostics = run.diagnostics_dir.as_ref().map(|d| d.display().to_string());
+        report.diagnostics = run
+            .diagnostics_dir
+            .as_ref()
+            .map(|d| d.display().to_string());
     }
     if keep {
         let kept = dir.keep();
-        sink.emit(Event::Note(format!("kept run directory {}", kept.display())));
+        sink.emit(Event::Note(format!(
+            "kept run directory {}",
+            kept.display()
+        )));
     }
     outcome
 }
@@ -134,7 +147,11 @@ async fn interrupted() {
 
 /// The scenario's provider unless overridden; kind falls back to kwok when
 /// the scenario (not the user) chose it and Docker is not there.
-fn choose_provider(loaded: &Loaded, opts: &RunOptions, sink: &dyn Sink) -> Result<ProviderKind, Error> {
+fn choose_provider(
+    loaded: &Loaded,
+    opts: &RunOptions,
+    sink: &dyn Sink,
+) -> Result<ProviderKind, Error> {
     match (opts.provider, loaded.scenario.spec.provider) {
         (Some(p), _) => Ok(p),
         (None, ProviderKind::Kind) => {
@@ -214,7 +231,8 @@ impl Run<'_> {
 
     async fn execute(&mut self) -> Result<Report, Error> {
         let started = Instant::now();
-        self.phase("clusters up", async |r| r.provision().await).await?;
+        self.phase("clusters up", async |r| r.provision().await)
+            .await?;
         self.phase("Argo CD ready", async |r| r.start_argocd().await)
             .await?;
         self.phase("repositories served", async |r| r.serve_repos().await)
@@ -232,7 +250,12 @@ impl Run<'_> {
             self.step_assert(&owned).await?;
         } else {
             let why = "the ApplicationSet cannot be applied: dry-run failed";
-            for step in [StepKind::Diff, StepKind::Count, StepKind::Sync, StepKind::Assert] {
+            for step in [
+                StepKind::Diff,
+                StepKind::Count,
+                StepKind::Sync,
+                StepKind::Assert,
+            ] {
                 self.finish_step(step, Vec::new(), Some(why.into()), Duration::ZERO);
             }
         }
@@ -252,8 +275,8 @@ impl Run<'_> {
         let mut requests = Vec::new();
         for c in &self.loaded.scenario.spec.clusters {
             let kind_config = self.loaded.kind_configs.get(&c.name).map(PathBuf::as_path);
-            let nodes = node_requests(&c.name, kind_config, &c.node_labels)
-                .map_err(|e| Error::Input {
+            let nodes =
+                node_requests(&c.name, kind_config, &c.node_labels).map_err(|e| Error::Input {
                     message: e.to_string(),
                     help: Some("fix the kind config the scenario names".into()),
                 })?;
@@ -268,7 +291,8 @@ impl Run<'_> {
             .up(&requests)
             .await
             .map_err(|e| env_error("cannot bring the clusters up", e))?;
-        let all = merged_kubeconfig(&self.clusters).map_err(|e| env_error("cannot write kubeconfig", e))?;
+        let all = merged_kubeconfig(&self.clusters)
+            .map_err(|e| env_error("cannot write kubeconfig", e))?;
         let path = self.dir.join("kubeconfigs/all.yaml");
         std::fs::write(&path, crate::yaml::to_string(&all)).map_err(|source| Error::File {
             action: "write",
@@ -305,17 +329,28 @@ impl Run<'_> {
             let local = if self.uses_chart(&repo.url) {
                 let helm = repos::helm_repository(&path, &dest, &self.toolchain.bin("helm"))
                     .await
-                    .map_err(|e| env_error(format!("cannot serve `{}` as a Helm repository", repo.url), e))?;
+                    .map_err(|e| {
+                        env_error(
+                            format!("cannot serve `{}` as a Helm repository", repo.url),
+                            e,
+                        )
+                    })?;
                 let url = helm.url.clone();
                 self.helm_repos.push(helm);
                 url
             } else {
-                repos::git_repository(&path, &dest)
-                    .await
-                    .map_err(|e| env_error(format!("cannot serve `{}` as a git repository", repo.url), e))?
+                repos::git_repository(&path, &dest).await.map_err(|e| {
+                    env_error(
+                        format!("cannot serve `{}` as a git repository", repo.url),
+                        e,
+                    )
+                })?
             };
-            self.sink
-                .emit(Event::Note(format!("serving {} from {} at {local}", repo.url, path.display())));
+            self.sink.emit(Event::Note(format!(
+                "serving {} from {} at {local}",
+                repo.url,
+                path.display()
+            )));
             self.url_map.push((repo.url.clone(), local));
         }
         Ok(())
@@ -334,7 +369,9 @@ impl Run<'_> {
                 .chain(sources.iter())
                 .any(|s| {
                     s.get("chart").is_some()
-                        && s.get("repoURL").and_then(Value::as_str).is_some_and(|u| same_url(u, url))
+                        && s.get("repoURL")
+                            .and_then(Value::as_str)
+                            .is_some_and(|u| same_url(u, url))
                 })
         })
     }
@@ -365,9 +402,15 @@ impl Run<'_> {
             .map(|r| clusters::secret(r, &namespace, &proxy.url()))
             .collect();
         let client = self.hub_client().await?;
-        install::apply(&client, "cluster Secrets", &secrets, &namespace, Mode::default())
-            .await
-            .map_err(|e| env_error("cannot register the clusters in Argo CD", e))?;
+        install::apply(
+            &client,
+            "cluster Secrets",
+            &secrets,
+            &namespace,
+            Mode::default(),
+        )
+        .await
+        .map_err(|e| env_error("cannot register the clusters in Argo CD", e))?;
         self.proxy = Some(proxy);
         Ok(())
     }
@@ -398,7 +441,13 @@ impl Run<'_> {
         appset
     }
 
-    fn finish_step(&mut self, step: StepKind, checks: Vec<Check>, skipped: Option<String>, duration: Duration) {
+    fn finish_step(
+        &mut self,
+        step: StepKind,
+        checks: Vec<Check>,
+        skipped: Option<String>,
+        duration: Duration,
+    ) {
         let result = StepResult {
             step,
             checks,
@@ -418,7 +467,9 @@ impl Run<'_> {
 
     /// Step 1. Returns whether the ApplicationSet can be applied.
     async fn step_dry_run(&mut self) -> Result<bool, Error> {
-        self.sink.emit(Event::PhaseStarted { name: "step dry-run".into() });
+        self.sink.emit(Event::PhaseStarted {
+            name: "step dry-run".into(),
+        });
         let started = Instant::now();
         let mut checks = Vec::new();
         let mut applicable = true;
@@ -449,7 +500,9 @@ impl Run<'_> {
         let fixtures = self.loaded.fixtures.clone();
         for (cluster, files) in &fixtures {
             let name = format!("fixtures of `{cluster}` pass strict server-side validation");
-            let Some(target) = self.cluster(cluster).cloned() else { continue };
+            let Some(target) = self.cluster(cluster).cloned() else {
+                continue;
+            };
             let client = target
                 .client()
                 .await
@@ -463,13 +516,18 @@ impl Run<'_> {
                 .map(|(_, d)| d)
                 .collect();
             let what = format!("fixtures of `{cluster}`");
-            let strict = Mode { dry_run: true, strict: true };
+            let strict = Mode {
+                dry_run: true,
+                strict: true,
+            };
             match install::apply(&client, &what, &docs, "default", strict).await {
                 Ok(_) => {
                     checks.push(passed(&name));
                     install::apply(&client, &what, &docs, "default", Mode::default())
                         .await
-                        .map_err(|e| env_error(format!("cannot apply the fixtures of `{cluster}`"), e))?;
+                        .map_err(|e| {
+                            env_error(format!("cannot apply the fixtures of `{cluster}`"), e)
+                        })?;
                 }
                 Err(e) => checks.push(failed(&name, error_chain(&e))),
             }
@@ -480,9 +538,20 @@ impl Run<'_> {
         if applicable {
             let name = "the ApplicationSet passes strict server-side validation";
             let client = self.hub_client().await?;
-            let strict = Mode { dry_run: true, strict: true };
+            let strict = Mode {
+                dry_run: true,
+                strict: true,
+            };
             let appset = self.appset_to_apply();
-            match install::apply(&client, "the ApplicationSet", &[appset], &self.namespace(), strict).await {
+            match install::apply(
+                &client,
+                "the ApplicationSet",
+                &[appset],
+                &self.namespace(),
+                strict,
+            )
+            .await
+            {
                 Ok(_) => checks.push(passed(name)),
                 Err(e) => {
                     applicable = false;
@@ -499,13 +568,17 @@ impl Run<'_> {
                     for app in &mut generated {
                         rewrite_urls(app, &self.url_map, true);
                     }
-                    let mut check = diff::generation_check(&self.plan.expansion.applications, &generated);
+                    let mut check =
+                        diff::generation_check(&self.plan.expansion.applications, &generated);
                     check.name = "Argo CD generates what the plan generates".into();
                     checks.push(check);
                 }
                 Err(e) => checks.push(failed(
                     "Argo CD generates what the plan generates",
-                    format!("Argo CD cannot generate the Applications: {}", error_chain(&e)),
+                    format!(
+                        "Argo CD cannot generate the Applications: {}",
+                        error_chain(&e)
+                    ),
                 )),
             }
         }
@@ -524,9 +597,15 @@ impl Run<'_> {
     async fn apply_appset(&mut self) -> Result<(), Error> {
         let client = self.hub_client().await?;
         let appset = self.appset_to_apply();
-        install::apply(&client, "the ApplicationSet", &[appset], &self.namespace(), Mode::default())
-            .await
-            .map_err(|e| env_error("cannot apply the ApplicationSet", e))?;
+        install::apply(
+            &client,
+            "the ApplicationSet",
+            &[appset],
+            &self.namespace(),
+            Mode::default(),
+        )
+        .await
+        .map_err(|e| env_error("cannot apply the ApplicationSet", e))?;
         Ok(())
     }
 
@@ -547,7 +626,8 @@ impl Run<'_> {
         let reconciled = await_condition(api, &name, |a: Option<&ApplicationSet>| {
             a.is_some_and(|a| {
                 a.conditions().iter().any(|c| {
-                    (c.type_ == "ResourcesUpToDate" || c.type_ == "ErrorOccurred") && c.status == "True"
+                    (c.type_ == "ResourcesUpToDate" || c.type_ == "ErrorOccurred")
+                        && c.status == "True"
                 })
             })
         });
@@ -557,10 +637,15 @@ impl Run<'_> {
                 format!("ApplicationSet `{name}` disappeared"),
                 anyhow::anyhow!("deleted while waiting"),
             )),
-            Ok(Err(e)) => Err(env_error(format!("cannot watch ApplicationSet `{name}`"), e)),
+            Ok(Err(e)) => Err(env_error(
+                format!("cannot watch ApplicationSet `{name}`"),
+                e,
+            )),
             Err(_) => Err(env_error(
                 format!("ApplicationSet `{name}` was not reconciled within 60s"),
-                anyhow::anyhow!("is the applicationset-controller running? see its log in the diagnostics"),
+                anyhow::anyhow!(
+                    "is the applicationset-controller running? see its log in the diagnostics"
+                ),
             )),
         }
     }
@@ -582,7 +667,11 @@ impl Run<'_> {
             .list(&ListParams::default())
             .await
             .map_err(|e| env_error("cannot list Applications", e))?;
-        Ok(list.items.into_iter().filter(|a| count::owned_by(a, appset)).collect())
+        Ok(list
+            .items
+            .into_iter()
+            .filter(|a| count::owned_by(a, appset))
+            .collect())
     }
 
     /// Step 2: per Application, what syncing would change (manual ones
@@ -591,7 +680,12 @@ impl Run<'_> {
         let started = Instant::now();
         let owned = self.owned_applications(appset).await?;
         if owned.is_empty() {
-            self.finish_step(StepKind::Diff, Vec::new(), Some("no Application was generated".into()), Duration::ZERO);
+            self.finish_step(
+                StepKind::Diff,
+                Vec::new(),
+                Some("no Application was generated".into()),
+                Duration::ZERO,
+            );
             return Ok(());
         }
         let client = self.hub_client().await?;
@@ -600,9 +694,11 @@ impl Run<'_> {
         for app in &owned {
             let name = app.metadata.name.clone().unwrap_or_default();
             // The controller must have compared once for the diff to exist.
-            let compared = await_condition(self.applications(&client), &name, |a: Option<&Application>| {
-                a.is_some_and(|a| !a.sync_status().is_empty())
-            });
+            let compared = await_condition(
+                self.applications(&client),
+                &name,
+                |a: Option<&Application>| a.is_some_and(|a| !a.sync_status().is_empty()),
+            );
             let _ = tokio::time::timeout(Duration::from_secs(60), compared).await;
             match api.managed_resources(&name, &self.namespace()).await {
                 Ok(resources) => checks.extend(diff::diff_checks(&name, &resources)),
@@ -653,7 +749,12 @@ impl Run<'_> {
     async fn step_sync(&mut self, owned: &[Application]) -> Result<(), Error> {
         let started = Instant::now();
         if owned.is_empty() {
-            self.finish_step(StepKind::Sync, Vec::new(), Some("no Application was generated".into()), Duration::ZERO);
+            self.finish_step(
+                StepKind::Sync,
+                Vec::new(),
+                Some("no Application was generated".into()),
+                Duration::ZERO,
+            );
             return Ok(());
         }
         let client = self.hub_client().await?;
@@ -667,10 +768,13 @@ impl Run<'_> {
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
                 .map_err(|e| env_error(format!("cannot start a sync of `{name}`"), e))?;
-            self.sink.emit(Event::Note(format!("{name}: manual sync policy, sync started by gitops-e2e")));
+            self.sink.emit(Event::Note(format!(
+                "{name}: manual sync policy, sync started by gitops-e2e"
+            )));
         }
         let timeout = self.opts.sync_timeout.unwrap_or_else(|| {
-            humantime::parse_duration(&self.loaded.scenario.spec.timeouts.sync).unwrap_or(Duration::from_secs(300))
+            humantime::parse_duration(&self.loaded.scenario.spec.timeouts.sync)
+                .unwrap_or(Duration::from_secs(300))
         });
         let waits = owned.iter().map(|app| {
             let name = app.metadata.name.clone().unwrap_or_default();
@@ -702,7 +806,10 @@ impl Run<'_> {
                             })
                             .unwrap_or_default();
                         Outcome::Failed {
-                            reason: format!("not Synced and Healthy after {}: {state}", humantime::format_duration(timeout)),
+                            reason: format!(
+                                "not Synced and Healthy after {}: {state}",
+                                humantime::format_duration(timeout)
+                            ),
                         }
                     }
                 };
@@ -726,12 +833,20 @@ impl Run<'_> {
     async fn step_assert(&mut self, owned: &[Application]) -> Result<(), Error> {
         let started = Instant::now();
         let Some(expected) = self.loaded.scenario.spec.expect.applications.clone() else {
-            self.finish_step(StepKind::Assert, Vec::new(), Some("the scenario expects no Applications".into()), Duration::ZERO);
+            self.finish_step(
+                StepKind::Assert,
+                Vec::new(),
+                Some("the scenario expects no Applications".into()),
+                Duration::ZERO,
+            );
             return Ok(());
         };
         let mut checks = Vec::new();
         for (app_name, want) in &expected {
-            let Some(app) = owned.iter().find(|a| a.metadata.name.as_deref() == Some(app_name)) else {
+            let Some(app) = owned
+                .iter()
+                .find(|a| a.metadata.name.as_deref() == Some(app_name))
+            else {
                 checks.push(Check {
                     name: "Application exists".into(),
                     application: Some(app_name.clone()),
@@ -754,14 +869,16 @@ impl Run<'_> {
                 checks.push(failed_for(
                     app_name,
                     "destination is a scenario cluster",
-                    format!("destination `{}` is none of the scenario's clusters", dest.server),
+                    format!(
+                        "destination `{}` is none of the scenario's clusters",
+                        dest.server
+                    ),
                 ));
                 continue;
             };
-            let client = cluster
-                .client()
-                .await
-                .map_err(|e| env_error(format!("cannot connect to cluster `{}`", cluster.name), e))?;
+            let client = cluster.client().await.map_err(|e| {
+                env_error(format!("cannot connect to cluster `{}`", cluster.name), e)
+            })?;
             let ns = dest.namespace.clone();
             let namespaces: Vec<String> = Api::<Namespace>::all(client.clone())
                 .list(&ListParams::default())
@@ -780,7 +897,12 @@ impl Run<'_> {
             let secrets: Vec<String> = Api::<Secret>::namespaced(client.clone(), &ns)
                 .list(&ListParams::default())
                 .await
-                .map(|l| l.items.into_iter().filter_map(|s| s.metadata.name).collect())
+                .map(|l| {
+                    l.items
+                        .into_iter()
+                        .filter_map(|s| s.metadata.name)
+                        .collect()
+                })
                 .unwrap_or_default();
             let nodes = Api::<Node>::all(client.clone())
                 .list(&ListParams::default())
@@ -826,7 +948,10 @@ impl Run<'_> {
                 dir.display()
             )));
         }
-        self.sink.emit(Event::Note(format!("diagnostics written to {}", dir.display())));
+        self.sink.emit(Event::Note(format!(
+            "diagnostics written to {}",
+            dir.display()
+        )));
         self.diagnostics_dir = Some(dir);
     }
 
@@ -852,22 +977,37 @@ impl Run<'_> {
         }
         let hub = self.hub_client().await?;
         let apps = self.applications(&hub).list(&ListParams::default()).await?;
-        std::fs::write(dir.join("applications.yaml"), crate::yaml::to_string(&apps.items))?;
+        std::fs::write(
+            dir.join("applications.yaml"),
+            crate::yaml::to_string(&apps.items),
+        )?;
         let appsets = self.appsets(&hub).list(&ListParams::default()).await?;
-        std::fs::write(dir.join("applicationsets.yaml"), crate::yaml::to_string(&appsets.items))?;
+        std::fs::write(
+            dir.join("applicationsets.yaml"),
+            crate::yaml::to_string(&appsets.items),
+        )?;
         let namespaces: BTreeSet<(String, String)> = apps
             .items
             .iter()
             .filter_map(|a| {
                 let d = a.app_spec().destination.clone()?;
-                let cluster = self.plan.env.clusters.iter().find(|c| c.server == d.server)?;
+                let cluster = self
+                    .plan
+                    .env
+                    .clusters
+                    .iter()
+                    .find(|c| c.server == d.server)?;
                 Some((cluster.name.clone(), d.namespace))
             })
             .collect();
         for (cluster, ns) in namespaces {
-            let Some(c) = self.cluster(&cluster) else { continue };
+            let Some(c) = self.cluster(&cluster) else {
+                continue;
+            };
             let client = c.client().await?;
-            let pods = Api::<Pod>::namespaced(client.clone(), &ns).list(&ListParams::default()).await?;
+            let pods = Api::<Pod>::namespaced(client.clone(), &ns)
+                .list(&ListParams::default())
+                .await?;
             let summary: Vec<Value> = pods
                 .items
                 .iter()
@@ -880,8 +1020,13 @@ impl Run<'_> {
                     })
                 })
                 .collect();
-            std::fs::write(dir.join(format!("{cluster}-{ns}-pods.yaml")), crate::yaml::to_string(&summary))?;
-            let events = Api::<KubeEvent>::namespaced(client, &ns).list(&ListParams::default()).await?;
+            std::fs::write(
+                dir.join(format!("{cluster}-{ns}-pods.yaml")),
+                crate::yaml::to_string(&summary),
+            )?;
+            let events = Api::<KubeEvent>::namespaced(client, &ns)
+                .list(&ListParams::default())
+                .await?;
             let lines: Vec<String> = events
                 .items
                 .iter()
@@ -896,13 +1041,18 @@ impl Run<'_> {
                     )
                 })
                 .collect();
-            std::fs::write(dir.join(format!("{cluster}-{ns}-events.txt")), lines.join("\n") + "\n")?;
+            std::fs::write(
+                dir.join(format!("{cluster}-{ns}-events.txt")),
+                lines.join("\n") + "\n",
+            )?;
         }
         Ok(())
     }
 
     async fn teardown(&mut self, keep: bool) {
-        self.sink.emit(Event::PhaseStarted { name: "teardown".into() });
+        self.sink.emit(Event::PhaseStarted {
+            name: "teardown".into(),
+        });
         let started = Instant::now();
         if let Some(mut argocd) = self.argocd.take() {
             argocd.stop().await;
@@ -1007,8 +1157,14 @@ mod tests {
                            "other": "https://github.com/your-org/helm-charts-extra"}});
         rewrite_urls(&mut v, &map, false);
         assert_eq!(v["spec"]["source"]["repoURL"], "http://127.0.0.1:4000");
-        assert_eq!(v["spec"]["other"], "https://github.com/your-org/helm-charts-extra");
+        assert_eq!(
+            v["spec"]["other"],
+            "https://github.com/your-org/helm-charts-extra"
+        );
         rewrite_urls(&mut v, &map, true);
-        assert_eq!(v["spec"]["source"]["repoURL"], "https://github.com/your-org/helm-charts");
+        assert_eq!(
+            v["spec"]["source"]["repoURL"],
+            "https://github.com/your-org/helm-charts"
+        );
     }
 }

@@ -80,7 +80,10 @@ impl RunResult {
     }
 
     fn explain(&self) -> String {
-        format!("exit {}\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -126,10 +129,17 @@ fn assert_nothing_left(before: &[String]) {
 }
 
 fn harness_processes() -> Vec<String> {
-    let out = Command::new("ps").args(["-eo", "pid=,args="]).output().unwrap();
+    let out = Command::new("ps")
+        .args(["-eo", "pid=,args="])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.contains("gitops-e2e-run-") || l.contains("argocd-") || l.contains("redis-server 127.0.0.1"))
+        .filter(|l| {
+            l.contains("gitops-e2e-run-")
+                || l.contains("argocd-")
+                || l.contains("redis-server 127.0.0.1")
+        })
         .filter(|l| !l.contains(" ps -eo"))
         .map(str::to_string)
         .collect()
@@ -142,14 +152,24 @@ fn lesson_part_3_passes_on_kwok() {
     let r = run("scenarios/lesson/03-constraints.yaml");
     assert_eq!(r.code, 0, "{}", r.explain());
     for step in ["dry-run", "diff", "count", "sync", "assert"] {
-        assert!(r.failures(step).is_empty(), "{step}: {:?}", r.failures(step));
+        assert!(
+            r.failures(step).is_empty(),
+            "{step}: {:?}",
+            r.failures(step)
+        );
         assert!(r.step(step)["skipped"].is_null(), "{step} skipped");
     }
     let checks: Vec<String> = r.step("assert")["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{}: {}", c["application"].as_str().unwrap_or(""), c["name"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c["application"].as_str().unwrap_or(""),
+                c["name"].as_str().unwrap()
+            )
+        })
         .collect();
     for expected in [
         "fastapi-agent-dev: replicas = 1",
@@ -158,14 +178,28 @@ fn lesson_part_3_passes_on_kwok() {
         "fastapi-agent-prod: Secret ecr-prod exists",
         "fastapi-agent-staging: Secret ecr-staging exists",
     ] {
-        assert!(checks.iter().any(|c| c == expected), "no check `{expected}` in {checks:#?}");
+        assert!(
+            checks.iter().any(|c| c == expected),
+            "no check `{expected}` in {checks:#?}"
+        );
     }
     assert!(
-        checks.iter().any(|c| c.starts_with("fastapi-agent-prod: ") && c.contains("workload=agents")),
+        checks
+            .iter()
+            .any(|c| c.starts_with("fastapi-agent-prod: ") && c.contains("workload=agents")),
         "no placement check for prod in {checks:#?}"
     );
-    assert!(r.stderr.contains("fastapi-agent-prod: manual sync policy, sync started by gitops-e2e"), "{}", r.stderr);
-    println!("lesson Part 3 verdict in {:.1}s; phases: {}", r.elapsed.as_secs_f64(), r.report["phases"]);
+    assert!(
+        r.stderr
+            .contains("fastapi-agent-prod: manual sync policy, sync started by gitops-e2e"),
+        "{}",
+        r.stderr
+    );
+    println!(
+        "lesson Part 3 verdict in {:.1}s; phases: {}",
+        r.elapsed.as_secs_f64(),
+        r.report["phases"]
+    );
     assert_nothing_left(&before);
 }
 
@@ -189,9 +223,18 @@ fn repaired_matrix_fails_count_naming_the_extra_applications() {
     let r = run("tests/e2e/matrix-repaired.yaml");
     assert_eq!(r.code, 1, "{}", r.explain());
     let failures = r.failures("count").join("\n");
-    assert!(failures.contains("fastapi-agent-prod-ghcr.io"), "{failures}");
-    assert!(failures.contains("fastapi-agent-dev-docker.io"), "{failures}");
-    assert!(failures.contains("missing: fastapi-agent-dev"), "{failures}");
+    assert!(
+        failures.contains("fastapi-agent-prod-ghcr.io"),
+        "{failures}"
+    );
+    assert!(
+        failures.contains("fastapi-agent-dev-docker.io"),
+        "{failures}"
+    );
+    assert!(
+        failures.contains("missing: fastapi-agent-dev"),
+        "{failures}"
+    );
 }
 
 #[test]
@@ -211,7 +254,10 @@ fn missing_pull_secret_fails_assert() {
     let r = run("tests/e2e/missing-pull-secret.yaml");
     assert_eq!(r.code, 1, "{}", r.explain());
     let failures = r.failures("assert").join("\n");
-    assert!(failures.contains("fastapi-agent-prod: Secret ecr-prod exists"), "{failures}");
+    assert!(
+        failures.contains("fastapi-agent-prod: Secret ecr-prod exists"),
+        "{failures}"
+    );
 }
 
 #[test]
@@ -221,7 +267,9 @@ fn wrong_replica_expectation_fails_assert() {
     assert_eq!(r.code, 1, "{}", r.explain());
     let failures = r.failures("assert");
     assert!(
-        failures.iter().any(|f| f.starts_with("fastapi-agent-prod: replicas = 4")),
+        failures
+            .iter()
+            .any(|f| f.starts_with("fastapi-agent-prod: replicas = 4")),
         "{failures:#?}"
     );
 }
@@ -245,7 +293,12 @@ fn missing_repo_path_is_invalid_input_before_any_cluster() {
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
         .current_dir(root())
-        .args(["run", "tests/e2e/missing-repo-path.yaml", "--provider", "kwok"])
+        .args([
+            "run",
+            "tests/e2e/missing-repo-path.yaml",
+            "--provider",
+            "kwok",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -261,7 +314,12 @@ fn ctrl_c_during_sync_leaves_nothing_behind() {
     let before = harness_processes();
     let mut child = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
         .current_dir(root())
-        .args(["run", "scenarios/lesson/03-constraints.yaml", "--provider", "kwok"])
+        .args([
+            "run",
+            "scenarios/lesson/03-constraints.yaml",
+            "--provider",
+            "kwok",
+        ])
         .env("CI", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -272,7 +330,10 @@ fn ctrl_c_during_sync_leaves_nothing_behind() {
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut seen = String::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             seen.push_str(&line);
             seen.push('\n');
             if line.contains("sync started by gitops-e2e") {
@@ -289,7 +350,10 @@ fn ctrl_c_during_sync_leaves_nothing_behind() {
     PID.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
     let status = child.wait().unwrap();
     let seen = reader.join().unwrap();
-    assert!(seen.contains("sync started by gitops-e2e"), "never reached sync:\n{seen}");
+    assert!(
+        seen.contains("sync started by gitops-e2e"),
+        "never reached sync:\n{seen}"
+    );
     assert_eq!(status.code(), Some(130), "{seen}");
     assert_nothing_left(&before);
 }

@@ -36,7 +36,7 @@ pub enum ApplyError {
         kind: String,
         name: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -122,7 +122,7 @@ pub async fn apply(
             what: what.to_string(),
             kind: kind.to_string(),
             name: name.to_string(),
-            source,
+            source: Box::new(source),
         };
         let (resource, caps) = pinned_kind(client, &gvk).await.map_err(rejected)?;
         let api: Api<DynamicObject> = if caps.scope == Scope::Namespaced {

@@ -4,8 +4,8 @@
 pub mod json;
 pub mod junit;
 pub mod markdown;
-pub mod progress;
 mod model;
+pub mod progress;
 pub mod terminal;
 
 pub use model::*;

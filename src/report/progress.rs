@@ -10,9 +10,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use super::{Outcome, Status};
 use crate::events::{Event, Sink};
 
+/// The spinners of the phases still running, by phase name.
+type Bars = (MultiProgress, Mutex<Vec<(String, ProgressBar)>>);
+
 pub struct Progress {
     started: Instant,
-    bars: Option<(MultiProgress, Mutex<Vec<(String, ProgressBar)>>)>,
+    bars: Option<Bars>,
 }
 
 impl Progress {
