@@ -339,6 +339,21 @@ check "--explain creates no cache" test ! -e "$tmp/cache-explain"
 GITOPS_E2E_CACHE=$tmp/cache-explain GITOPS_E2E_TOOLCHAIN_FROM=binary "$build" --explain 2>/dev/null && rc=0 || rc=$?
 check "an unknown GITOPS_E2E_TOOLCHAIN_FROM is a usage error (exit $rc)" test "$rc" -eq 2
 
+# ---------------------------------------------------------------------------
+# 5. The pinned Argo CD manifest digests match the module source mode copies
+# (checked only where that module is already in Go's module cache).
+
+pinned_sums=$here/argocd/manifests-$ARGOCD_VERSION.sha256
+check "argocd/manifests-$ARGOCD_VERSION.sha256 exists (release mode needs it)" test -f "$pinned_sums"
+module=$(go env GOMODCACHE 2>/dev/null || true)/github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION/manifests
+if [[ -d $module && -f $pinned_sums ]]; then
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  check "the pinned manifest digests match Argo CD's module" \
+    bash -c 'cd "$1" && grep -v "^#" "$2" | sha256sum --check --quiet' _ "$module" "$pinned_sums"
+else
+  echo "skip the pinned manifest digests vs Argo CD's module: module not in Go's module cache"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
