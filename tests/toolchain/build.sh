@@ -201,10 +201,18 @@ expected_digest() {
     single) awk 'NF { print $1; exit }' "$sums" ;;
     list) awk -v want="$asset" '{ name = $2; sub(/^\*/, "", name) } name == want { print $1; exit }' "$sums" ;;
     github)
-      grep -oE '"(name|digest)"[[:space:]]*:[[:space:]]*("[^"]*"|null)' "$sums" |
-        awk -v want="$asset" '
-          /^"name"/ { name = $0; sub(/^"name"[[:space:]]*:[[:space:]]*"/, "", name); sub(/"$/, "", name); next }
-          /^"digest"/ && name == want && /sha256:/ { d = $0; sub(/.*sha256:/, "", d); sub(/"$/, "", d); print d; exit }'
+      if command -v python3 >/dev/null; then
+        python3 -c 'import json, sys
+assets = json.load(open(sys.argv[1])).get("assets", [])
+print(next((a.get("digest") or "" for a in assets if a.get("name") == sys.argv[2]), "").replace("sha256:", "", 1))' \
+          "$sums" "$asset"
+      else
+        # Without python3: each asset's "name" comes before its "digest".
+        grep -oE '"(name|digest)"[[:space:]]*:[[:space:]]*("[^"]*"|null)' "$sums" |
+          awk -v want="$asset" '
+            /^"name"/ { name = $0; sub(/^"name"[[:space:]]*:[[:space:]]*"/, "", name); sub(/"$/, "", name); next }
+            /^"digest"/ && name == want && /sha256:/ { d = $0; sub(/.*sha256:/, "", d); sub(/"$/, "", d); print d; exit }'
+      fi
       ;;
   esac | tr 'A-F' 'a-f'
 }

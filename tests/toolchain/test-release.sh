@@ -292,6 +292,27 @@ check "kwokctl with no digest: kwok itself (digest present) was installed" \
   test -x "$c/toolchain/store/kwok-$KWOK_VERSION"
 cp "$tmp/kwok-api.orig" "$kwok_api"
 
+# 3d'. The same digests read without python3 (build.sh then parses the JSON with awk).
+nopy=$tmp/path-without-python
+mkdir -p "$nopy"
+IFS=: read -r -a path_dirs <<<"$PATH"
+for d in "${path_dirs[@]}"; do
+  for f in "$d"/*; do
+    n=${f##*/}
+    [[ -x $f && ! -e $nopy/$n && $n != python* ]] && ln -s "$f" "$nopy/$n"
+  done
+done
+c=$tmp/cache-kwok-awk
+PATH=$nopy run "$c" "$tmp/kwok-awk" kwok && rc=0 || rc=$?
+check "kwok digests without python3: installed (exit $rc)" \
+  test "$rc" -eq 0 -a -x "$c/toolchain/store/kwokctl-$KWOK_VERSION"
+sed -i "/\"name\": \"kwokctl-linux-$arch\"/,/digest/ s/\"digest\": \"sha256:[0-9a-f]*\"/\"digest\": null/" "$kwok_api"
+c=$tmp/cache-kwok-awk-null
+PATH=$nopy run "$c" "$tmp/kwok-awk-null" kwok && rc=0 || rc=$?
+check "kwok digests without python3: a null digest is still refused (exit $rc)" \
+  grep -qF "no SHA-256 published for kwokctl-linux-$arch" "$tmp/kwok-awk-null.err"
+cp "$tmp/kwok-api.orig" "$kwok_api"
+
 # 3e. A tampered Argo CD manifest against the pinned digests: no share entry.
 cp "$raw/base/config/argocd-cm.yaml" "$tmp/argocd-cm.orig"
 echo "tampered: true" >>"$raw/base/config/argocd-cm.yaml"
