@@ -124,6 +124,9 @@ decide() {
       ;;
   esac
   log "mode: $mode ($reason)"
+  if [[ $mode == source ]] && ! $explain && ! command -v go >/dev/null; then
+    die "source mode needs Go (https://go.dev/dl), which is not installed; where the release hosts are reachable, GITOPS_E2E_TOOLCHAIN_FROM=release needs only curl"
+  fi
 }
 
 # probe: HEAD one artifact per release host, in parallel, 3s each.
