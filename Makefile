@@ -7,7 +7,7 @@ TOOLCHAIN_BIN := $(shell tests/toolchain/build.sh --print-bin)
 BIN := target/release/gitops-e2e
 LESSON := scenarios/lesson
 
-.PHONY: all build demo test test-unit lint fmt schema toolchain toolchain-smoke bench deps clean
+.PHONY: all build demo test test-unit lint fmt schema toolchain toolchain-smoke toolchain-release-test bench deps clean
 
 all: build
 
@@ -34,6 +34,7 @@ test: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
+	tests/toolchain/test-release.sh
 
 fmt:
 	$(CARGO) fmt
@@ -48,6 +49,10 @@ toolchain:
 
 toolchain-smoke: deps toolchain
 	tests/toolchain/smoke.sh
+
+## toolchain-release-test: build.sh's release mode against a local fake mirror (seconds).
+toolchain-release-test:
+	tests/toolchain/test-release.sh
 
 bench: build
 	bench/plan.sh
