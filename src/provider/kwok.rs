@@ -18,6 +18,9 @@ use super::{ClusterRequest, Provider, ProvisionError, Provisioned};
 use crate::process::Cmd;
 use crate::toolchain::Toolchain;
 
+/// How long a started API server may take to answer /readyz.
+const API_READY_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// How long a node may take to report Ready after KWOK picks it up.
 const NODE_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -60,28 +63,15 @@ impl Kwok {
             .context("kube-apiserver --version printed nothing")
     }
 
-    async fn create(
-        &self,
-        req: &ClusterRequest,
-        version: &str,
-    ) -> Result<Provisioned, ProvisionError> {
+    /// Starts the cluster's components. Runs one cluster at a time: kwokctl
+    /// picks free ports when it starts a cluster, and two starting at once can
+    /// pick the same ones (then a client meets the other cluster's API server).
+    async fn start(&self, req: &ClusterRequest, version: &str) -> Result<(), ProvisionError> {
         let kwok_name = format!("{}-{}", self.prefix, req.name);
-        let fail = |source: anyhow::Error| ProvisionError::Create {
-            provider: "kwok",
-            name: req.name.clone(),
-            source,
-        };
         let bin = |b: &str| self.toolchain.bin(b);
         self.kwokctl()
             .env("KWOK_KUBE_VERSION", version)
-            .args([
-                "create",
-                "cluster",
-                "--name",
-                &kwok_name,
-                "--runtime",
-                "binary",
-            ])
+            .args(["create", "cluster", "--name", &kwok_name, "--runtime", "binary"])
             .arg("--kube-apiserver-binary")
             .arg(bin("kube-apiserver"))
             .arg("--kube-controller-manager-binary")
@@ -92,10 +82,16 @@ impl Kwok {
             .arg(bin("kwok"))
             .arg("--etcd-binary")
             .arg(bin("etcd"))
-            .args(["--wait", "2m"])
             .output()
             .await
-            .map_err(|e| fail(e.into()))?;
+            .map_err(|e| create_error(req, e.into()))?;
+        Ok(())
+    }
+
+    /// Once started: the kubeconfig, the API server ready, the nodes added.
+    async fn finish(&self, req: &ClusterRequest) -> Result<Provisioned, ProvisionError> {
+        let kwok_name = format!("{}-{}", self.prefix, req.name);
+        let fail = |source: anyhow::Error| create_error(req, source);
         let text = self
             .kwokctl()
             .args(["get", "kubeconfig", "--name", &kwok_name])
@@ -104,6 +100,7 @@ impl Kwok {
             .map_err(|e| fail(e.into()))?;
         let provisioned = self.write_kubeconfig(&req.name, &text).map_err(fail)?;
         let client = provisioned.client().await?;
+        wait_api_ready(&client).await.map_err(fail)?;
         add_nodes(&client, req).await.map_err(fail)?;
         Ok(provisioned)
     }
@@ -155,6 +152,36 @@ impl Kwok {
             key_data,
             token: None,
         })
+    }
+}
+
+fn create_error(req: &ClusterRequest, source: anyhow::Error) -> ProvisionError {
+    ProvisionError::Create {
+        provider: "kwok",
+        name: req.name.clone(),
+        source,
+    }
+}
+
+/// Polls `/readyz` until the API server answers: a starting process gives no
+/// event to watch.
+async fn wait_api_ready(client: &kube::Client) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let req = http::Request::get("/readyz").body(Vec::new())?;
+        match client.request_text(req).await {
+            Ok(body) if body.trim() == "ok" => return Ok(()),
+            result => {
+                if started.elapsed() > API_READY_TIMEOUT {
+                    let why = match result {
+                        Ok(body) => body,
+                        Err(e) => e.to_string(),
+                    };
+                    anyhow::bail!("API server not ready after {API_READY_TIMEOUT:?}: {why}");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -214,9 +241,14 @@ impl Provider for Kwok {
                 .iter()
                 .map(|c| format!("{}-{}", self.prefix, c.name)),
         );
+        for c in clusters {
+            self.start(c, &version).await?;
+        }
         let this = &*self;
-        let results = join_all(clusters.iter().map(|c| this.create(c, &version))).await;
-        results.into_iter().collect()
+        join_all(clusters.iter().map(|c| this.finish(c)))
+            .await
+            .into_iter()
+            .collect()
     }
 
     async fn down(&mut self) -> Vec<String> {
