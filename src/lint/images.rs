@@ -26,7 +26,8 @@ fn non_empty_text(v: Option<&Value>) -> Option<String> {
 fn images(t: &Target<'_>) -> Vec<Image> {
     let mut out = Vec::new();
     for (i, (sp, source)) in t.sources().into_iter().enumerate() {
-        for vs in helm_values(source, &sp) {
+        let all = helm_values(source, &sp);
+        for vs in &all {
             walk(&vs.value, "", &mut |p, key, v| {
                 let Some(key) = key else { return };
                 if !key.to_ascii_lowercase().ends_with("image") {
@@ -42,7 +43,12 @@ fn images(t: &Target<'_>) -> Vec<Image> {
                             None => repo.clone(),
                         };
                         let mut image = parse_image(&full);
-                        let tag = non_empty_text(m.get("tag"));
+                        // Helm merges values, valuesObject and parameters: the tag
+                        // may be set in another of them.
+                        let tag = non_empty_text(m.get("tag")).or_else(|| {
+                            all.iter()
+                                .find_map(|o| non_empty_text(o.value.pointer(&format!("{p}/tag"))))
+                        });
                         if tag.is_some() {
                             image.tag = tag.clone();
                         }
@@ -275,6 +281,18 @@ mod tests {
             .map(|f| f.application.clone().unwrap())
             .collect();
         assert_eq!(s, ["a", "p"]);
+    }
+
+    #[test]
+    fn tag_from_parameters_completes_values() {
+        let d = doc(json!({"spec": {}}));
+        let mut a = good_spec("a");
+        a["source"]["helm"] = json!({
+            "values": "image:\n  repository: bitnami/redis\nresources: {requests: {memory: 1Mi}}\n",
+            "parameters": [{"name": "image.tag", "value": "7.2.4"}]
+        });
+        let e = expansion(vec![app("a", a, json!({}))]);
+        assert!(of_rule(&lint(&d, &e), "mutable-image-tag").is_empty());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! One file per rule family; every rule has a stable kebab-case name
 //! (`RULES`), and each finding says what is wrong, where, and what to do.
 //!
-//! Rules that look at generated Applications see them through a [`Target`]:
+//! Rules that look at generated Applications see them through a `Target`:
 //! the rendered manifest plus the way back from a field of the Application to
 //! the ApplicationSet field it was rendered from, so that a finding points at
 //! the place the author has to change.
@@ -170,6 +170,7 @@ pub fn lint_appset(ctx: &AppSetContext<'_>) -> Vec<Finding> {
             manifest: &app.manifest,
             params: Some(&app.params),
             base: "/spec/template",
+            doc: ctx.doc,
         })
         .collect();
     for t in &targets {
@@ -196,6 +197,7 @@ pub fn lint_application(file: &Path, doc: &Document) -> Vec<Finding> {
         manifest: &doc.value,
         params: None,
         base: "",
+        doc,
     };
     lint_target(&mut out, &t, None);
     out.finish()
@@ -227,12 +229,22 @@ pub(crate) struct Target<'a> {
     /// Prefix that maps a pointer into the Application to the document
     /// position it comes from: `/spec/template` for an ApplicationSet.
     pub base: &'static str,
+    /// The linted document, to tell written fields from patched-in ones.
+    pub doc: &'a Document,
 }
 
 impl Target<'_> {
     /// The pointer in the linted document that an Application pointer comes from.
+    /// A field that is not written in `template` but the ApplicationSet has
+    /// a `templatePatch` came from the patch: point there.
     pub fn origin(&self, app_pointer: &str) -> String {
-        format!("{}{app_pointer}", self.base)
+        let p = format!("{}{app_pointer}", self.base);
+        let written = self.doc.keys.contains_key(&p) || self.doc.values.contains_key(&p);
+        let patch = "/spec/templatePatch";
+        if !written && !self.base.is_empty() && self.doc.value.pointer(patch).is_some() {
+            return patch.to_string();
+        }
+        p
     }
 
     pub fn application(&self) -> Option<&str> {

@@ -179,6 +179,25 @@ mod tests {
     }
 
     #[test]
+    fn patched_in_fields_point_at_the_template_patch() {
+        let d = doc(json!({"spec": {
+            "goTemplate": true,
+            "template": {"spec": {"syncPolicy": {"syncOptions": []}}},
+            "templatePatch": "spec:\n  syncPolicy:\n    automated:\n      prune: true\n"
+        }}));
+        let mut s = good_spec("prod");
+        s["syncPolicy"]["automated"] = json!({"prune": true});
+        let e = expansion(vec![app("agent-prod", s, json!({}))]);
+        let f = lint(&d, &e);
+        let p = of_rule(&f, "prod-auto-prune");
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            p[0].location.as_ref().unwrap().pos,
+            d.pos("/spec/templatePatch")
+        );
+    }
+
+    #[test]
     fn non_production_or_no_prune_is_fine() {
         let d = doc(json!({"spec": {}}));
         let mut a = good_spec("product-catalog");

@@ -123,6 +123,8 @@ pub fn helm_values(source: &Value, source_pointer: &str) -> Vec<ValuesSource> {
     let hp = format!("{source_pointer}/helm");
     if let Some(Value::String(text)) = helm.get("values") {
         // The values string is YAML written by the user, already rendered.
+        // TODO: read it with `crate::yaml::parse` once that lands, so that
+        // findings can point inside the string.
         if let Ok(v) = serde_yaml::from_str::<Value>(text) {
             if v.is_object() {
                 out.push(ValuesSource {
