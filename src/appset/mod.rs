@@ -9,6 +9,7 @@
 
 mod expand;
 pub mod generators;
+mod patch;
 pub mod template;
 
 use std::collections::BTreeMap;

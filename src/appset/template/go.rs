@@ -1,0 +1,200 @@
+//! Go text/template with Argo CD's function set, on the `gtmpl` crate.
+//!
+//! `missingkey=error`: gtmpl renders a missing key of a `Map` as `<no value>`
+//! but refuses a missing field of an `Object`. So the parameters are handed to
+//! gtmpl as `Map`s by default and as `Object`s under `missingkey=error`; the
+//! refusal is reported with Go's wording (`map has no entry for key "x"`).
+//!
+//! Known gaps of gtmpl, kept visible rather than papered over:
+//! - `range` over a map visits keys in hash order (Go sorts them);
+//! - maps and lists print in Rust debug form (Go prints `map[a:1]`, `[a b]`);
+//! - `define`/`template`/`block` are refused here: a self-calling template
+//!   would overflow gtmpl's stack, which cannot be caught.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
+
+use gtmpl::{Context, Template, Value as GValue};
+use gtmpl::error::ExecError;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::RenderError;
+use super::funcs;
+
+/// Renders `tmpl` with `params` as the dot.
+pub fn render(tmpl: &str, params: &Map<String, Value>, missing_key_error: bool) -> Result<String, RenderError> {
+    if uses_named_templates(tmpl) {
+        return Err(RenderError::new(format!(
+            "failed to parse template {tmpl}: `define`, `template` and `block` are not supported by the offline renderer"
+        )));
+    }
+    let mut t = Template::default();
+    t.add_funcs(funcs::FUNCS);
+    let parsed = catch_unwind(AssertUnwindSafe(|| t.parse(tmpl)));
+    match parsed {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(RenderError::new(format!("failed to parse template {tmpl}: {e}"))),
+        Err(_) => return Err(RenderError::new(format!("failed to parse template {tmpl}: the template parser crashed"))),
+    }
+    let dot = to_gtmpl_map(params, missing_key_error, 0);
+    let ctx = Context::from(dot);
+    let rendered = catch_unwind(AssertUnwindSafe(|| t.render(&ctx)));
+    match rendered {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(exec_error(tmpl, e)),
+        Err(_) => Err(RenderError::new(format!(
+            "failed to execute go template {tmpl}: the template engine crashed"
+        ))),
+    }
+}
+
+fn exec_error(tmpl: &str, e: ExecError) -> RenderError {
+    if let ExecError::NoFiledFor(key, _) = &e {
+        return RenderError {
+            message: format!("failed to execute go template {tmpl}: map has no entry for key \"{key}\""),
+            missing_key: true,
+        };
+    }
+    let detail = match &e {
+        ExecError::FuncError(f) => f.to_string(),
+        other => other.to_string(),
+    };
+    RenderError::new(format!("failed to execute go template {tmpl}: {detail}"))
+}
+
+fn uses_named_templates(tmpl: &str) -> bool {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\{\{-?\s*(define|template|block)\b").ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(tmpl))
+}
+
+const MAX_DEPTH: usize = super::MAX_DEPTH;
+
+fn to_gtmpl_map(map: &Map<String, Value>, strict: bool, depth: usize) -> GValue {
+    let inner: HashMap<String, GValue> = map
+        .iter()
+        .map(|(k, v)| (k.clone(), to_gtmpl(v, strict, depth + 1)))
+        .collect();
+    if strict { GValue::Object(inner) } else { GValue::Map(inner) }
+}
+
+/// JSON → gtmpl; maps become `Object`s when missing keys must be errors.
+pub(crate) fn to_gtmpl(v: &Value, strict: bool, depth: usize) -> GValue {
+    if depth > MAX_DEPTH {
+        return GValue::Nil;
+    }
+    match v {
+        Value::Null => GValue::Nil,
+        Value::Bool(b) => GValue::Bool(*b),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                GValue::from(u)
+            } else if let Some(i) = n.as_i64() {
+                GValue::from(i)
+            } else {
+                GValue::from(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => GValue::String(s.clone()),
+        Value::Array(items) => GValue::Array(items.iter().map(|i| to_gtmpl(i, strict, depth + 1)).collect()),
+        Value::Object(map) => to_gtmpl_map(map, strict, depth),
+    }
+}
+
+/// gtmpl → JSON, maps with sorted keys (as Go's encoders write them).
+pub(crate) fn to_json(v: &GValue, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    match v {
+        GValue::NoValue | GValue::Nil | GValue::Function(_) => Value::Null,
+        GValue::Bool(b) => Value::Bool(*b),
+        GValue::String(s) => Value::String(s.clone()),
+        GValue::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0)).map_or(Value::Null, Value::Number)
+            }
+        }
+        GValue::Array(items) => Value::Array(items.iter().map(|i| to_json(i, depth + 1)).collect()),
+        GValue::Map(m) | GValue::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for k in keys {
+                if let Some(item) = m.get(k) {
+                    out.insert(k.clone(), to_json(item, depth + 1));
+                }
+            }
+            Value::Object(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn r(t: &str, v: Value) -> String {
+        render(t, &p(v), false).unwrap_or_else(|e| format!("ERR: {e}"))
+    }
+
+    #[test]
+    fn go_renders_nested_fields() {
+        assert_eq!(r("{{.path.basename}}-{{ .name }}", json!({"name": "a", "path": {"basename": "b"}})), "b-a");
+    }
+
+    #[test]
+    fn go_missing_key_renders_no_value_by_default() {
+        assert_eq!(r("x-{{.missing}}", json!({"name": "a"})), "x-<no value>");
+    }
+
+    #[test]
+    fn go_missing_key_is_an_error_with_missingkey_error() {
+        let err = render("x-{{.missing}}", &p(json!({"name": "a"})), true).unwrap_err();
+        assert!(err.missing_key);
+        assert!(err.message.contains("map has no entry for key \"missing\""), "{}", err.message);
+        let err = render("{{.path.nope}}", &p(json!({"path": {"basename": "b"}})), true).unwrap_err();
+        assert!(err.message.contains("\"nope\""), "{}", err.message);
+        assert_eq!(render("{{.name}}", &p(json!({"name": "a"})), true).unwrap(), "a");
+    }
+
+    #[test]
+    fn go_field_of_missing_key_is_an_error_even_by_default() {
+        assert!(r("{{.metadata.labels.env}}", json!({"name": "in-cluster"})).starts_with("ERR"));
+    }
+
+    #[test]
+    fn go_parse_error_is_reported() {
+        let err = render("{{ .name ", &p(json!({})), false).unwrap_err();
+        assert!(err.message.starts_with("failed to parse template"), "{}", err.message);
+    }
+
+    #[test]
+    fn go_control_flow_and_builtins() {
+        let v = json!({"env": "prod", "n": 3, "segs": ["a", "b"]});
+        assert_eq!(r("{{ if eq .env \"prod\" }}5{{ else }}1{{ end }}", v.clone()), "5");
+        assert_eq!(r("{{ index .segs 1 }}", v.clone()), "b");
+        assert_eq!(r("{{ range $i, $s := .segs }}{{$i}}={{$s}};{{ end }}", v.clone()), "0=a;1=b;");
+        assert_eq!(r("{{ printf \"%s-%d\" .env .n }}", v.clone()), "prod-3");
+        assert_eq!(r("{{- .env -}}  ", v), "prod");
+    }
+
+    #[test]
+    fn go_named_templates_are_refused_not_overflowed() {
+        let err = render("{{define \"a\"}}{{template \"a\"}}{{end}}{{template \"a\"}}", &p(json!({})), false)
+            .unwrap_err();
+        assert!(err.message.contains("not supported"));
+    }
+}
