@@ -9,11 +9,16 @@
 //! - `range` over a map visits keys in hash order (Go sorts them);
 //! - maps and lists print in Rust debug form (Go prints `map[a:1]`, `[a b]`);
 //! - `define`/`template`/`block` are refused here: a self-calling template
-//!   would overflow gtmpl's stack, which cannot be caught.
+//!   would overflow gtmpl's stack, which cannot be caught;
+//! - gtmpl's parser loops forever on some malformed templates (an unclosed
+//!   action): parsing is tried first on a helper thread with a deadline.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, mpsc};
+use std::thread;
+use std::time::Duration;
 
 use gtmpl::{Context, Template, Value as GValue};
 use gtmpl::error::ExecError;
@@ -30,6 +35,7 @@ pub fn render(tmpl: &str, params: &Map<String, Value>, missing_key_error: bool) 
             "failed to parse template {tmpl}: `define`, `template` and `block` are not supported by the offline renderer"
         )));
     }
+    check_parses(tmpl).map_err(|e| RenderError::new(format!("failed to parse template {tmpl}: {e}")))?;
     let mut t = Template::default();
     t.add_funcs(funcs::FUNCS);
     let parsed = catch_unwind(AssertUnwindSafe(|| t.parse(tmpl)));
@@ -47,6 +53,59 @@ pub fn render(tmpl: &str, params: &Map<String, Value>, missing_key_error: bool) 
         Err(_) => Err(RenderError::new(format!(
             "failed to execute go template {tmpl}: the template engine crashed"
         ))),
+    }
+}
+
+/// How long gtmpl may take to parse one template.
+const PARSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+thread_local! {
+    /// Templates already known to parse (the same strings recur for every app).
+    static PARSES: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// gtmpl's parser never returns on some malformed input (an unclosed action
+/// such as `{{ .name `). So a template is first parsed on a helper thread
+/// with a deadline; on timeout that thread is abandoned and the template
+/// reported as unparsable.
+fn check_parses(tmpl: &str) -> Result<(), String> {
+    if PARSES.with(|p| p.borrow().contains(tmpl)) {
+        return Ok(());
+    }
+    // The common case needs no thread: an action opened and never closed.
+    let mut rest = tmpl;
+    while let Some(open) = rest.find("{{") {
+        match rest[open + 2..].find("}}") {
+            Some(close) => rest = &rest[open + 2 + close + 2..],
+            None => return Err("unclosed action".into()),
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let text = tmpl.to_string();
+    let spawned = thread::Builder::new().name("gtmpl-parse".into()).spawn(move || {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let mut t = Template::default();
+            t.add_funcs(funcs::FUNCS);
+            t.parse(text).map_err(|e| e.to_string())
+        }))
+        .unwrap_or_else(|_| Err("the template parser crashed".to_string()));
+        let _ = tx.send(result);
+    });
+    if let Err(e) = spawned {
+        return Err(format!("cannot start the template parser: {e}"));
+    }
+    match rx.recv_timeout(PARSE_TIMEOUT) {
+        Ok(Ok(())) => {
+            PARSES.with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < 10_000 {
+                    p.insert(tmpl.to_string());
+                }
+            });
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err("the template does not parse (an unclosed action or string?)".into()),
     }
 }
 
