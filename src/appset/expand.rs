@@ -25,15 +25,29 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
         });
         return x;
     };
-    let namespace = appset.pointer("/metadata/namespace").and_then(Value::as_str).filter(|s| !s.is_empty());
-    let go_template = spec.get("goTemplate").and_then(Value::as_bool).unwrap_or(false);
+    let namespace = appset
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let go_template = spec
+        .get("goTemplate")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let go_options: Vec<String> = spec
         .get("goTemplateOptions")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     let opts = Options::new(go_template, &go_options);
-    let base_template = spec.get("template").cloned().unwrap_or_else(|| Value::Object(Map::new()));
+    let base_template = spec
+        .get("template")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
     let template_patch = spec.get("templatePatch").and_then(Value::as_str);
     let preserve = spec
         .get("syncPolicy")
@@ -48,10 +62,14 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
         namespace,
     };
 
-    let entries: &[Value] = spec.get("generators").and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    let entries: &[Value] = spec
+        .get("generators")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
     for (i, entry) in entries.iter().enumerate() {
         let pointer = format!("/spec/generators/{i}");
-        let results = match generators::transform(entry, &pointer, &ctx, None, 0, &mut x.recovered) {
+        let results = match generators::transform(entry, &pointer, &ctx, None, 0, &mut x.recovered)
+        {
             Ok(r) => r,
             Err(failure) => {
                 x.errors.push(failure.into_error());
@@ -64,7 +82,10 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
                 pointer: pointer.clone(),
                 message: format!(
                     "ApplicationSet {} contains unrecognized generators",
-                    appset.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
+                    appset
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
                 ),
                 application: None,
                 reason: generators::GENERATION_REASON,
@@ -92,7 +113,8 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
     // A matrix renders its second child once per parameter set of the first:
     // report each repaired value once.
     let mut seen = std::collections::HashSet::new();
-    x.recovered.retain(|e| seen.insert((e.rule, e.pointer.clone(), e.message.clone())));
+    x.recovered
+        .retain(|e| seen.insert((e.rule, e.pointer.clone(), e.message.clone())));
     x
 }
 
@@ -115,12 +137,18 @@ impl Render<'_> {
         }
         let mut app = Map::new();
         app.insert("metadata".into(), Value::Object(metadata));
-        app.insert("spec".into(), tmpl.get("spec").cloned().unwrap_or_else(|| Value::Object(Map::new())));
+        app.insert(
+            "spec".into(),
+            tmpl.get("spec")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        );
         let mut app = Value::Object(app);
 
         // Argo CD returns the template untouched for an empty parameter set.
         if !params.is_empty() {
-            app = template::render_value(&app, params, self.opts).map_err(|e| ("/spec/template".to_string(), e.message))?;
+            app = template::render_value(&app, params, self.opts)
+                .map_err(|e| ("/spec/template".to_string(), e.message))?;
             let has_finalizers = app
                 .pointer("/metadata/finalizers")
                 .and_then(Value::as_array)
@@ -129,22 +157,34 @@ impl Render<'_> {
                 && !has_finalizers
                 && let Some(m) = app.get_mut("metadata").and_then(Value::as_object_mut)
             {
-                m.insert("finalizers".into(), Value::Array(vec![RESOURCES_FINALIZER.into()]));
+                m.insert(
+                    "finalizers".into(),
+                    Value::Array(vec![RESOURCES_FINALIZER.into()]),
+                );
             }
         }
         if let Some(text) = self.template_patch {
             let rendered = template::replace(text, params, self.opts).map_err(|e| {
-                ("/spec/templatePatch".to_string(), format!("error replacing values in templatePatch: {}", e.message))
+                (
+                    "/spec/templatePatch".to_string(),
+                    format!("error replacing values in templatePatch: {}", e.message),
+                )
             })?;
-            let parsed = patch::parse(&rendered).map_err(|e| ("/spec/templatePatch".to_string(), e))?;
-            app = patch::apply(&app, &parsed).map_err(|e| ("/spec/templatePatch".to_string(), e))?;
+            let parsed =
+                patch::parse(&rendered).map_err(|e| ("/spec/templatePatch".to_string(), e))?;
+            app =
+                patch::apply(&app, &parsed).map_err(|e| ("/spec/templatePatch".to_string(), e))?;
         }
         Ok(manifest(app, params, self.namespace))
     }
 }
 
 fn manifest(app: Value, params: &Params, namespace: Option<&str>) -> GeneratedApp {
-    let mut metadata = app.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut metadata = app
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     // The Application lives in the ApplicationSet's namespace, whatever the template says.
     match namespace {
         Some(ns) => {
@@ -161,12 +201,21 @@ fn manifest(app: Value, params: &Params, namespace: Option<&str>) -> GeneratedAp
         Value::Null => false,
         _ => true,
     });
-    let name = metadata.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = metadata
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let mut manifest = Map::new();
     manifest.insert("apiVersion".into(), "argoproj.io/v1alpha1".into());
     manifest.insert("kind".into(), "Application".into());
     manifest.insert("metadata".into(), Value::Object(metadata));
-    manifest.insert("spec".into(), app.get("spec").cloned().unwrap_or_else(|| Value::Object(Map::new())));
+    manifest.insert(
+        "spec".into(),
+        app.get("spec")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new())),
+    );
     GeneratedApp {
         name,
         manifest: Value::Object(manifest),
@@ -276,13 +325,26 @@ mod tests {
             ]
         );
         assert!(x.errors.is_empty(), "{:?}", x.errors);
-        let rec: Vec<(&str, &str)> = x.recovered.iter().map(|e| (e.rule, e.pointer.as_str())).collect();
+        let rec: Vec<(&str, &str)> = x
+            .recovered
+            .iter()
+            .map(|e| (e.rule, e.pointer.as_str()))
+            .collect();
         assert_eq!(
             rec,
             vec![
-                ("list-value-not-string", "/spec/generators/0/matrix/generators/0/list/elements/0/replicas"),
-                ("list-value-not-string", "/spec/generators/0/matrix/generators/0/list/elements/1/replicas"),
-                ("list-value-not-string", "/spec/generators/0/matrix/generators/0/list/elements/2/replicas"),
+                (
+                    "list-value-not-string",
+                    "/spec/generators/0/matrix/generators/0/list/elements/0/replicas"
+                ),
+                (
+                    "list-value-not-string",
+                    "/spec/generators/0/matrix/generators/0/list/elements/1/replicas"
+                ),
+                (
+                    "list-value-not-string",
+                    "/spec/generators/0/matrix/generators/0/list/elements/2/replicas"
+                ),
             ]
         );
         assert!(!x.argocd_generates());
@@ -290,13 +352,25 @@ mod tests {
         assert_eq!(prod.server(), "https://prod-cluster.example.com");
         assert_eq!(prod.namespace(), "agents");
         assert_eq!(prod.project(), "default");
-        assert_eq!(prod.manifest["spec"]["source"]["helm"]["valuesInline"]["replicaCount"], "5");
-        assert_eq!(prod.manifest["spec"]["source"]["helm"]["valuesInline"]["image"]["repository"], "docker.io/your-org/fastapi-agent");
-        assert_eq!(prod.manifest["spec"]["source"]["helm"]["valuesInline"]["ingress"]["enabled"], true);
+        assert_eq!(
+            prod.manifest["spec"]["source"]["helm"]["valuesInline"]["replicaCount"],
+            "5"
+        );
+        assert_eq!(
+            prod.manifest["spec"]["source"]["helm"]["valuesInline"]["image"]["repository"],
+            "docker.io/your-org/fastapi-agent"
+        );
+        assert_eq!(
+            prod.manifest["spec"]["source"]["helm"]["valuesInline"]["ingress"]["enabled"],
+            true
+        );
         assert_eq!(prod.manifest["apiVersion"], "argoproj.io/v1alpha1");
         assert_eq!(prod.manifest["kind"], "Application");
         assert_eq!(prod.manifest["metadata"]["namespace"], "argocd");
-        assert_eq!(prod.manifest["metadata"]["finalizers"], json!([RESOURCES_FINALIZER]));
+        assert_eq!(
+            prod.manifest["metadata"]["finalizers"],
+            json!([RESOURCES_FINALIZER])
+        );
         assert_eq!(prod.params["registry"], "docker.io");
         assert_eq!(prod.params["name"], "prod");
     }
@@ -313,9 +387,20 @@ mod tests {
         assert_eq!(names(&x), vec!["b"]);
         assert_eq!(x.errors.len(), 1);
         let e = &x.errors[0];
-        assert_eq!((e.rule, e.reason, e.application.as_deref()), ("template-render-error", "RenderTemplateParamsError", None));
-        assert!(e.message.contains("map has no entry for key \"ns\""), "{}", e.message);
-        assert!(x.applications[0].manifest["metadata"].get("namespace").is_none());
+        assert_eq!(
+            (e.rule, e.reason, e.application.as_deref()),
+            ("template-render-error", "RenderTemplateParamsError", None)
+        );
+        assert!(
+            e.message.contains("map has no entry for key \"ns\""),
+            "{}",
+            e.message
+        );
+        assert!(
+            x.applications[0].manifest["metadata"]
+                .get("namespace")
+                .is_none()
+        );
     }
 
     #[test]
@@ -336,7 +421,10 @@ mod tests {
             "template": {"metadata": {"name": "{{name}}", "labels": {"{{name}}-x": "{{ other }}"}}, "spec": {"project": "p"}}
         }});
         let x = expand(&appset, &Environment::default());
-        assert_eq!(x.applications[0].manifest["metadata"]["labels"], json!({"a-x": "{{ other }}"}));
+        assert_eq!(
+            x.applications[0].manifest["metadata"]["labels"],
+            json!({"a-x": "{{ other }}"})
+        );
     }
 
     #[test]
@@ -348,7 +436,10 @@ mod tests {
             ],
             "template": {"metadata": {"name": "{{name}}"}, "spec": {}}
         }});
-        assert_eq!(names(&expand(&appset, &Environment::default())), vec!["b", "a", "b"]);
+        assert_eq!(
+            names(&expand(&appset, &Environment::default())),
+            vec!["b", "a", "b"]
+        );
     }
 
     #[test]
@@ -368,10 +459,16 @@ mod tests {
             rules,
             vec![
                 ("matrix-children", "ApplicationGenerationFromParamsError"),
-                ("git-repo-not-served", "ApplicationGenerationFromParamsError")
+                (
+                    "git-repo-not-served",
+                    "ApplicationGenerationFromParamsError"
+                )
             ]
         );
-        assert_eq!(x.errors[0].message, "found less than two generators, Matrix support only two");
+        assert_eq!(
+            x.errors[0].message,
+            "found less than two generators, Matrix support only two"
+        );
     }
 
     #[test]
@@ -407,11 +504,18 @@ mod tests {
             "template": {"metadata": {"name": "{{name}}"}, "spec": {}}
         }});
         let x = expand(&appset, &Environment::default());
-        assert!(x.applications[0].manifest["metadata"].get("finalizers").is_none());
+        assert!(
+            x.applications[0].manifest["metadata"]
+                .get("finalizers")
+                .is_none()
+        );
         appset["spec"]["syncPolicy"] = json!(null);
         appset["spec"]["template"]["metadata"]["finalizers"] = json!(["custom"]);
         let x = expand(&appset, &Environment::default());
-        assert_eq!(x.applications[0].manifest["metadata"]["finalizers"], json!(["custom"]));
+        assert_eq!(
+            x.applications[0].manifest["metadata"]["finalizers"],
+            json!(["custom"])
+        );
     }
 
     #[test]
@@ -426,7 +530,10 @@ mod tests {
         assert!(x.errors.is_empty(), "{:?}", x.errors);
         let app = &x.applications[0];
         assert_eq!(app.project(), "default");
-        assert_eq!(app.manifest["spec"]["syncPolicy"], json!({"automated": {"prune": true}}));
+        assert_eq!(
+            app.manifest["spec"]["syncPolicy"],
+            json!({"automated": {"prune": true}})
+        );
         assert_eq!(app.namespace(), "x");
     }
 
@@ -443,7 +550,10 @@ mod tests {
                 annotations: BTreeMap::new(),
                 local_without_secret: false,
             }],
-            repos: vec![RepoMount { url: "https://github.com/org/apps".into(), path: dir.path().to_path_buf() }],
+            repos: vec![RepoMount {
+                url: "https://github.com/org/apps".into(),
+                path: dir.path().to_path_buf(),
+            }],
         };
         let appset = json!({"spec": {
             "goTemplate": true,
@@ -463,7 +573,10 @@ mod tests {
     fn appset_without_spec_is_an_error_not_a_panic() {
         let x = expand(&json!("nonsense"), &Environment::default());
         assert_eq!(x.errors[0].rule, "appset-invalid");
-        let x = expand(&json!({"spec": {"generators": "x", "template": 3}}), &Environment::default());
+        let x = expand(
+            &json!({"spec": {"generators": "x", "template": 3}}),
+            &Environment::default(),
+        );
         assert!(x.applications.is_empty());
     }
 }

@@ -13,10 +13,16 @@ use super::template::MAX_DEPTH;
 /// Parses the rendered patch text.
 pub fn parse(text: &str) -> Result<Value, String> {
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(text).map_err(|e| format!("invalid templatePatch {text:?}: {e}"));
+        return serde_json::from_str(text)
+            .map_err(|e| format!("invalid templatePatch {text:?}: {e}"));
     }
-    let docs = crate::yaml::parse(text).map_err(|e| format!("error while converting template to json {text:?}: {e}"))?;
-    Ok(docs.into_iter().next().map(|d| d.value).unwrap_or(Value::Null))
+    let docs = crate::yaml::parse(text)
+        .map_err(|e| format!("error while converting template to json {text:?}: {e}"))?;
+    Ok(docs
+        .into_iter()
+        .next()
+        .map(|d| d.value)
+        .unwrap_or(Value::Null))
 }
 
 /// Applies `patch` to the Application `app` (`metadata` + `spec`).
@@ -24,7 +30,11 @@ pub fn apply(app: &Value, patch: &Value) -> Result<Value, String> {
     let patch_obj = match patch {
         Value::Object(m) => m,
         Value::Null => return Ok(app.clone()),
-        other => return Err(format!("invalid templatePatch {other}: cannot unmarshal into an Application")),
+        other => {
+            return Err(format!(
+                "invalid templatePatch {other}: cannot unmarshal into an Application"
+            ));
+        }
     };
     let project = app.pointer("/spec/project").cloned();
     let mut out = app.clone();
@@ -42,7 +52,12 @@ pub fn apply(app: &Value, patch: &Value) -> Result<Value, String> {
     Ok(out)
 }
 
-fn merge_object(target: &mut Value, patch: &Map<String, Value>, path: &str, depth: usize) -> Result<(), String> {
+fn merge_object(
+    target: &mut Value,
+    patch: &Map<String, Value>,
+    path: &str,
+    depth: usize,
+) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err("templatePatch nested too deeply".into());
     }
@@ -105,7 +120,10 @@ mod tests {
         let patch = json!({"metadata": {"labels": {"y": "2"}}, "spec": {"source": {"helm": {"valueFiles": ["b.yaml"]}}, "info": null}});
         let out = apply(&app, &patch).unwrap();
         assert_eq!(out["metadata"]["labels"], json!({"x": "1", "y": "2"}));
-        assert_eq!(out["spec"]["source"]["helm"]["valueFiles"], json!(["b.yaml"]));
+        assert_eq!(
+            out["spec"]["source"]["helm"]["valueFiles"],
+            json!(["b.yaml"])
+        );
         assert_eq!(out["spec"]["source"]["repoURL"], "r");
         assert!(out["spec"].get("info").is_none());
     }
@@ -140,7 +158,10 @@ mod tests {
 
     #[test]
     fn patch_json_text_is_parsed_without_yaml() {
-        assert_eq!(parse("{\"spec\": {\"a\": 1}}").unwrap(), json!({"spec": {"a": 1}}));
+        assert_eq!(
+            parse("{\"spec\": {\"a\": 1}}").unwrap(),
+            json!({"spec": {"a": 1}})
+        );
         assert!(parse("{bad").is_err());
     }
 }

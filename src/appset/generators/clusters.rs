@@ -23,11 +23,19 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
     let sel = spec.get("selector").filter(|s| !s.is_null());
     let values = spec.get("values");
     let values_pointer = pointer_push(pointer, "values");
-    let flat_list = spec.get("flatList").and_then(Value::as_bool).unwrap_or(false);
+    let flat_list = spec
+        .get("flatList")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let go = ctx.opts.go_template;
 
     let mut out = Vec::new();
-    let secrets: Vec<&ClusterInfo> = ctx.env.clusters.iter().filter(|c| !c.local_without_secret).collect();
+    let secrets: Vec<&ClusterInfo> = ctx
+        .env
+        .clusters
+        .iter()
+        .filter(|c| !c.local_without_secret)
+        .collect();
     // Argo CD keys Secrets by name: a later Secret with the same name wins.
     let mut by_name: Vec<&ClusterInfo> = Vec::new();
     for c in &secrets {
@@ -39,8 +47,13 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
     }
     for cluster in by_name {
         let labels = secret_labels(cluster);
-        let matched = selector::matches(sel.unwrap_or(&Value::Null), &labels)
-            .map_err(|e| Failure::new("generator-error", &pointer_push(pointer, "selector"), format!("error converting label selector: {e}")))?;
+        let matched = selector::matches(sel.unwrap_or(&Value::Null), &labels).map_err(|e| {
+            Failure::new(
+                "generator-error",
+                &pointer_push(pointer, "selector"),
+                format!("error converting label selector: {e}"),
+            )
+        })?;
         if !matched {
             continue;
         }
@@ -65,7 +78,10 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
 
     if flat_list {
         let mut one = Map::new();
-        one.insert("clusters".into(), Value::Array(out.into_iter().map(Value::Object).collect()));
+        one.insert(
+            "clusters".into(),
+            Value::Array(out.into_iter().map(Value::Object).collect()),
+        );
         return Ok(vec![one]);
     }
     Ok(out)
@@ -73,7 +89,9 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
 
 fn secret_labels(cluster: &ClusterInfo) -> BTreeMap<String, String> {
     let mut labels = cluster.labels.clone();
-    labels.entry(SECRET_TYPE_LABEL.to_string()).or_insert_with(|| "cluster".to_string());
+    labels
+        .entry(SECRET_TYPE_LABEL.to_string())
+        .or_insert_with(|| "cluster".to_string());
     labels
 }
 
@@ -82,9 +100,16 @@ fn cluster_params(cluster: &ClusterInfo, labels: &BTreeMap<String, String>, go: 
     params.insert("name".into(), cluster.name.clone().into());
     params.insert("nameNormalized".into(), sanitize_name(&cluster.name).into());
     params.insert("server".into(), cluster.server.clone().into());
-    params.insert("project".into(), cluster.project.clone().unwrap_or_default().into());
+    params.insert(
+        "project".into(),
+        cluster.project.clone().unwrap_or_default().into(),
+    );
     let to_map = |m: &BTreeMap<String, String>| -> Value {
-        Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
     };
     if go {
         let mut meta = Map::new();
@@ -118,7 +143,10 @@ mod tests {
             name: name.into(),
             server: server.into(),
             project: None,
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             annotations: BTreeMap::new(),
             local_without_secret: false,
         }
@@ -139,7 +167,10 @@ mod tests {
 
     fn run(spec: Value, go: bool) -> Vec<Params> {
         let env = env();
-        let ctx = Ctx { env: &env, opts: Options::new(go, &[]) };
+        let ctx = Ctx {
+            env: &env,
+            opts: Options::new(go, &[]),
+        };
         generate(&spec, "/spec/generators/0/clusters", &ctx).unwrap()
     }
 
@@ -153,7 +184,10 @@ mod tests {
         assert_eq!(names(&ps), vec!["staging", "Prod_EU", "in-cluster"]);
         assert_eq!(ps[1]["nameNormalized"], "prod-eu");
         assert_eq!(ps[1]["metadata.labels.env"], "prod");
-        assert_eq!(ps[1]["metadata.labels.argocd.argoproj.io/secret-type"], "cluster");
+        assert_eq!(
+            ps[1]["metadata.labels.argocd.argoproj.io/secret-type"],
+            "cluster"
+        );
         assert_eq!(ps[2]["server"], IN_CLUSTER_SERVER);
         assert_eq!(ps[2]["project"], "");
     }
@@ -162,7 +196,10 @@ mod tests {
     fn clusters_selector_filters_and_excludes_in_cluster() {
         let ps = run(json!({"selector": {"matchLabels": {"env": "prod"}}}), false);
         assert_eq!(names(&ps), vec!["Prod_EU"]);
-        let ps = run(json!({"selector": {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}}), false);
+        let ps = run(
+            json!({"selector": {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}}),
+            false,
+        );
         assert_eq!(names(&ps), vec!["staging"]);
     }
 
@@ -170,14 +207,20 @@ mod tests {
     fn clusters_no_in_cluster_when_a_secret_points_at_it() {
         let mut e = env();
         e.clusters.push(cluster("hub", IN_CLUSTER_SERVER, &[]));
-        let ctx = Ctx { env: &e, opts: Options::default() };
+        let ctx = Ctx {
+            env: &e,
+            opts: Options::default(),
+        };
         let ps = generate(&json!({}), "/p", &ctx).unwrap();
         assert_eq!(names(&ps), vec!["staging", "Prod_EU", "hub"]);
     }
 
     #[test]
     fn clusters_values_are_templated_with_cluster_params() {
-        let ps = run(json!({"values": {"ns": "agents-{{name}}", "x": "{{metadata.labels.env}}"}}), false);
+        let ps = run(
+            json!({"values": {"ns": "agents-{{name}}", "x": "{{metadata.labels.env}}"}}),
+            false,
+        );
         assert_eq!(ps[0]["values.ns"], "agents-staging");
         assert_eq!(ps[0]["values.x"], "staging");
         assert_eq!(ps[2]["values.x"], "{{metadata.labels.env}}");

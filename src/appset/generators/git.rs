@@ -26,7 +26,10 @@ const MAX_DEPTH: usize = 64;
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
 pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params>, Failure> {
-    let url = spec.get("repoURL").and_then(Value::as_str).unwrap_or_default();
+    let url = spec
+        .get("repoURL")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let url_pointer = pointer_push(pointer, "repoURL");
     let Some(mount) = find_repo(ctx.env, url) else {
         return Err(Failure::new(
@@ -35,7 +38,10 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
             format!("repository `{url}` is not served locally: add it to the scenario's `repos`"),
         ));
     };
-    let prefix = spec.get("pathParamPrefix").and_then(Value::as_str).unwrap_or_default();
+    let prefix = spec
+        .get("pathParamPrefix")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let values = spec.get("values");
     let values_pointer = pointer_push(pointer, "values");
     let items = |key: &str| -> Vec<(String, bool)> {
@@ -45,7 +51,10 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
                 a.iter()
                     .map(|i| {
                         (
-                            i.get("path").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            i.get("path")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
                             i.get("exclude").and_then(Value::as_bool).unwrap_or(false),
                         )
                     })
@@ -75,8 +84,14 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
             }
             if include && !exclude {
                 let mut params = directory_params(&dir, prefix, ctx.opts.go_template);
-                append_templated_values(values, &mut params, ctx.opts, &values_pointer)
-                    .map_err(|e| e.wrap("error generating params from apps: failed to append templated values").wrap(wrap))?;
+                append_templated_values(values, &mut params, ctx.opts, &values_pointer).map_err(
+                    |e| {
+                        e.wrap(
+                            "error generating params from apps: failed to append templated values",
+                        )
+                        .wrap(wrap)
+                    },
+                )?;
                 out.push(params);
             }
         }
@@ -90,9 +105,15 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
         selected.sort();
         for file in selected {
             let objects = read_objects(&mount.path.join(file)).map_err(|e| {
-                Failure::new("generator-error", &pointer_push(pointer, "files"), format!("unable to parse file: {e}"))
-                    .wrap(&format!("unable to process file '{file}' from repository '{url}'"))
-                    .wrap(wrap)
+                Failure::new(
+                    "generator-error",
+                    &pointer_push(pointer, "files"),
+                    format!("unable to parse file: {e}"),
+                )
+                .wrap(&format!(
+                    "unable to process file '{file}' from repository '{url}'"
+                ))
+                .wrap(wrap)
             })?;
             for object in objects {
                 let mut params = file_params(file, object, prefix, ctx.opts.go_template);
@@ -102,7 +123,11 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
             }
         }
     } else {
-        return Err(Failure::new("generator-error", pointer, "ApplicationSet is empty"));
+        return Err(Failure::new(
+            "generator-error",
+            pointer,
+            "ApplicationSet is empty",
+        ));
     }
     Ok(out)
 }
@@ -128,11 +153,13 @@ fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
     let mut dirs = Vec::new();
     let mut files = Vec::new();
     // (absolute path, relative path, depth, inside a hidden directory)
-    let mut stack: Vec<(PathBuf, String, usize, bool)> = vec![(root.to_path_buf(), String::new(), 0, false)];
+    let mut stack: Vec<(PathBuf, String, usize, bool)> =
+        vec![(root.to_path_buf(), String::new(), 0, false)];
     let mut seen = 0usize;
     while let Some((abs, rel, depth, hidden)) = stack.pop() {
         let mut entries: Vec<(String, bool)> = Vec::new();
-        let read = fs::read_dir(&abs).map_err(|e| format!("error walking the file tree: {}: {e}", abs.display()))?;
+        let read = fs::read_dir(&abs)
+            .map_err(|e| format!("error walking the file tree: {}: {e}", abs.display()))?;
         for entry in read {
             let entry = entry.map_err(|e| format!("error walking the file tree: {e}"))?;
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
@@ -145,7 +172,11 @@ fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
         entries.sort();
         let mut subdirs = Vec::new();
         for (name, is_dir) in entries {
-            let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             if is_dir {
                 if name == ".git" || depth + 1 > MAX_DEPTH {
                     continue;
@@ -176,7 +207,12 @@ fn read_objects(path: &Path) -> Result<Vec<Map<String, Value>>, String> {
     }
     let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
     let docs = crate::yaml::parse(&text).map_err(|e| e.to_string())?;
-    objects_from_value(docs.into_iter().next().map(|d| d.value).unwrap_or(Value::Null))
+    objects_from_value(
+        docs.into_iter()
+            .next()
+            .map(|d| d.value)
+            .unwrap_or(Value::Null),
+    )
 }
 
 fn objects_from_value(value: Value) -> Result<Vec<Map<String, Value>>, String> {
@@ -188,7 +224,10 @@ fn objects_from_value(value: Value) -> Result<Vec<Map<String, Value>>, String> {
             .map(|i| match i {
                 Value::Object(m) => Ok(m),
                 Value::Null => Ok(Map::new()),
-                _ => Err("error unmarshaling JSON: cannot unmarshal into map[string]interface {}".to_string()),
+                _ => Err(
+                    "error unmarshaling JSON: cannot unmarshal into map[string]interface {}"
+                        .to_string(),
+                ),
             })
             .collect(),
         _ => Err("error unmarshaling JSON: cannot unmarshal into []map[string]interface {}".into()),
@@ -219,14 +258,20 @@ fn directory_params(dir: &str, prefix: &str, go: bool) -> Params {
         let mut path = Map::new();
         path.insert("path".into(), dir.into());
         path.insert("basename".into(), go_base(dir).into());
-        path.insert("basenameNormalized".into(), sanitize_name(&go_base(dir)).into());
+        path.insert(
+            "basenameNormalized".into(),
+            sanitize_name(&go_base(dir)).into(),
+        );
         path.insert("segments".into(), dir.split('/').map(Value::from).collect());
         insert_go_path(&mut params, prefix, path);
     } else {
         let name = flat_path_name(prefix);
         params.insert(name.clone(), dir.into());
         params.insert(format!("{name}.basename"), go_base(dir).into());
-        params.insert(format!("{name}.basenameNormalized"), sanitize_name(&go_base(dir)).into());
+        params.insert(
+            format!("{name}.basenameNormalized"),
+            sanitize_name(&go_base(dir)).into(),
+        );
         insert_segments(&mut params, &name, dir);
     }
     params
@@ -242,7 +287,10 @@ fn file_params(file: &str, object: Map<String, Value>, prefix: &str, go: bool) -
         path.insert("path".into(), dir.clone().into());
         path.insert("basename".into(), go_base(&dir).into());
         path.insert("filename".into(), filename.clone().into());
-        path.insert("basenameNormalized".into(), sanitize_name(&go_base(&dir)).into());
+        path.insert(
+            "basenameNormalized".into(),
+            sanitize_name(&go_base(&dir)).into(),
+        );
         path.insert("filenameNormalized".into(), sanitize_name(&filename).into());
         path.insert("segments".into(), dir.split('/').map(Value::from).collect());
         insert_go_path(&mut params, prefix, path);
@@ -255,15 +303,25 @@ fn file_params(file: &str, object: Map<String, Value>, prefix: &str, go: bool) -
         params.insert(name.clone(), dir.clone().into());
         params.insert(format!("{name}.basename"), go_base(&dir).into());
         params.insert(format!("{name}.filename"), filename.clone().into());
-        params.insert(format!("{name}.basenameNormalized"), sanitize_name(&go_base(&dir)).into());
-        params.insert(format!("{name}.filenameNormalized"), sanitize_name(&filename).into());
+        params.insert(
+            format!("{name}.basenameNormalized"),
+            sanitize_name(&go_base(&dir)).into(),
+        );
+        params.insert(
+            format!("{name}.filenameNormalized"),
+            sanitize_name(&filename).into(),
+        );
         insert_segments(&mut params, &name, &dir);
     }
     params
 }
 
 fn flat_path_name(prefix: &str) -> String {
-    if prefix.is_empty() { "path".into() } else { format!("{prefix}.path") }
+    if prefix.is_empty() {
+        "path".into()
+    } else {
+        format!("{prefix}.path")
+    }
 }
 
 fn insert_go_path(params: &mut Params, prefix: &str, path: Map<String, Value>) {
@@ -288,7 +346,10 @@ fn insert_segments(params: &mut Params, name: &str, dir: &str) {
 enum Token {
     Star,
     Any,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
     Lit(char),
 }
 
@@ -373,14 +434,19 @@ fn glob(tokens: &[Token], name: &str, star_crosses_slash: bool) -> bool {
         let mut cur = vec![false; m + 1];
         for j in (0..=m).rev() {
             cur[j] = match &tokens[i] {
-                Token::Star => next[j] || (j < m && (star_crosses_slash || s[j] != '/') && cur[j + 1]),
+                Token::Star => {
+                    next[j] || (j < m && (star_crosses_slash || s[j] != '/') && cur[j + 1])
+                }
                 Token::Any => j < m && s[j] != '/' && next[j + 1],
                 Token::Lit(c) => j < m && s[j] == *c && next[j + 1],
                 Token::Class { negated, ranges } => {
-                    j < m && s[j] != '/' && {
-                        let inside = ranges.iter().any(|(lo, hi)| *lo <= s[j] && s[j] <= *hi);
-                        inside != *negated
-                    } && next[j + 1]
+                    j < m
+                        && s[j] != '/'
+                        && {
+                            let inside = ranges.iter().any(|(lo, hi)| *lo <= s[j] && s[j] <= *hi);
+                            inside != *negated
+                        }
+                        && next[j + 1]
                 }
             };
         }
@@ -419,11 +485,21 @@ mod tests {
     fn repo() -> (tempfile::TempDir, Environment) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let root = dir.path();
-        for d in ["apps/api", "apps/web", "apps/web/sub", "apps/.hidden", "infra/db", ".git/objects"] {
+        for d in [
+            "apps/api",
+            "apps/web",
+            "apps/web/sub",
+            "apps/.hidden",
+            "infra/db",
+            ".git/objects",
+        ] {
             fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("{e}"));
         }
-        fs::write(root.join("apps/api/config.json"), "{\"env\": \"dev\", \"image\": {\"tag\": \"1.2\"}, \"replicas\": 2}")
-            .unwrap_or_else(|e| panic!("{e}"));
+        fs::write(
+            root.join("apps/api/config.json"),
+            "{\"env\": \"dev\", \"image\": {\"tag\": \"1.2\"}, \"replicas\": 2}",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         fs::write(root.join("apps/web/config.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
         let env = Environment {
             clusters: vec![],
@@ -436,7 +512,10 @@ mod tests {
     }
 
     fn run(env: &Environment, spec: Value, go: bool) -> Result<Vec<Params>, Failure> {
-        let ctx = Ctx { env, opts: Options::new(go, &[]) };
+        let ctx = Ctx {
+            env,
+            opts: Options::new(go, &[]),
+        };
         generate(&spec, "/spec/generators/0/git", &ctx)
     }
 
@@ -462,7 +541,17 @@ mod tests {
         let (_d, env) = repo();
         let ps = run(&env, json!({"repoURL": "https://github.com/org/repo/", "directories": [{"path": "*"}, {"path": "*/*"}, {"path": "*/*/*"}]}), false).unwrap();
         let paths: Vec<&str> = ps.iter().filter_map(|p| p["path"].as_str()).collect();
-        assert_eq!(paths, vec!["apps", "apps/api", "apps/web", "apps/web/sub", "infra", "infra/db"]);
+        assert_eq!(
+            paths,
+            vec![
+                "apps",
+                "apps/api",
+                "apps/web",
+                "apps/web/sub",
+                "infra",
+                "infra/db"
+            ]
+        );
     }
 
     #[test]
@@ -476,14 +565,27 @@ mod tests {
     #[test]
     fn git_repo_without_mount_is_not_served() {
         let (_d, env) = repo();
-        let e = run(&env, json!({"repoURL": "https://github.com/other/x", "directories": [{"path": "*"}]}), false).unwrap_err();
+        let e = run(
+            &env,
+            json!({"repoURL": "https://github.com/other/x", "directories": [{"path": "*"}]}),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.rule, "git-repo-not-served");
         assert_eq!(e.pointer, "/spec/generators/0/git/repoURL");
     }
 
     #[test]
     fn git_files_params_flatten_for_fasttemplate() {
-        let p = file_params("apps/api/config.json", json!({"image": {"tag": 1.5}, "list": ["a"]}).as_object().cloned().unwrap_or_default(), "", false);
+        let p = file_params(
+            "apps/api/config.json",
+            json!({"image": {"tag": 1.5}, "list": ["a"]})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            "",
+            false,
+        );
         assert_eq!(p["image.tag"], "1.5");
         assert_eq!(p["list.0"], "a");
         assert_eq!(p["path"], "apps/api");
@@ -495,7 +597,12 @@ mod tests {
 
     #[test]
     fn git_files_params_nest_for_go_template_with_prefix() {
-        let p = file_params("config.json", json!({"a": 1}).as_object().cloned().unwrap_or_default(), "pre", true);
+        let p = file_params(
+            "config.json",
+            json!({"a": 1}).as_object().cloned().unwrap_or_default(),
+            "pre",
+            true,
+        );
         assert_eq!(p["a"], 1);
         assert_eq!(p["pre"]["path"]["path"], ".");
         assert_eq!(p["pre"]["path"]["filename"], "config.json");
@@ -504,7 +611,12 @@ mod tests {
 
     #[test]
     fn git_file_objects_accept_a_mapping_or_a_list() {
-        assert_eq!(objects_from_value(json!([{"a": 1}, {"a": 2}])).unwrap().len(), 2);
+        assert_eq!(
+            objects_from_value(json!([{"a": 1}, {"a": 2}]))
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(objects_from_value(Value::Null).unwrap(), vec![Map::new()]);
         assert!(objects_from_value(json!("text")).is_err());
     }

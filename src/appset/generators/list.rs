@@ -14,14 +14,25 @@ use super::{Ctx, Failure, GENERATION_REASON, Params};
 use crate::appset::ExpandError;
 use crate::yaml::pointer_push;
 
-pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>, recovered: &mut Vec<ExpandError>) -> Result<Vec<Params>, Failure> {
+pub fn generate(
+    spec: &Value,
+    pointer: &str,
+    ctx: &Ctx<'_>,
+    recovered: &mut Vec<ExpandError>,
+) -> Result<Vec<Params>, Failure> {
     let elements_pointer = pointer_push(pointer, "elements");
     let mut out = match spec.get("elements") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(elements)) => {
             from_elements(elements, &elements_pointer, ctx.opts.go_template, recovered)?
         }
-        Some(_) => return Err(Failure::new("generator-error", &elements_pointer, "`elements` must be a list")),
+        Some(_) => {
+            return Err(Failure::new(
+                "generator-error",
+                &elements_pointer,
+                "`elements` must be a list",
+            ));
+        }
     };
     match spec.get("elementsYaml") {
         None | Some(Value::Null) => {}
@@ -29,19 +40,39 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>, recovered: &mut Vec<
         Some(Value::String(text)) => {
             let yaml_pointer = pointer_push(pointer, "elementsYaml");
             let docs = crate::yaml::parse(text).map_err(|e| {
-                Failure::new("generator-error", &yaml_pointer, format!("error unmarshling decoded ElementsYaml {e}"))
+                Failure::new(
+                    "generator-error",
+                    &yaml_pointer,
+                    format!("error unmarshling decoded ElementsYaml {e}"),
+                )
             })?;
-            let value = docs.into_iter().next().map(|d| d.value).unwrap_or(Value::Null);
-            out.extend(elements_from_yaml_value(value).map_err(|e| Failure::new("generator-error", &yaml_pointer, e))?);
+            let value = docs
+                .into_iter()
+                .next()
+                .map(|d| d.value)
+                .unwrap_or(Value::Null);
+            out.extend(
+                elements_from_yaml_value(value)
+                    .map_err(|e| Failure::new("generator-error", &yaml_pointer, e))?,
+            );
         }
         Some(_) => {
-            return Err(Failure::new("generator-error", &pointer_push(pointer, "elementsYaml"), "`elementsYaml` must be a string"));
+            return Err(Failure::new(
+                "generator-error",
+                &pointer_push(pointer, "elementsYaml"),
+                "`elementsYaml` must be a string",
+            ));
         }
     }
     Ok(out)
 }
 
-fn from_elements(elements: &[Value], pointer: &str, go_template: bool, recovered: &mut Vec<ExpandError>) -> Result<Vec<Params>, Failure> {
+fn from_elements(
+    elements: &[Value],
+    pointer: &str,
+    go_template: bool,
+    recovered: &mut Vec<ExpandError>,
+) -> Result<Vec<Params>, Failure> {
     let mut out = Vec::with_capacity(elements.len());
     for (i, element) in elements.iter().enumerate() {
         let element_pointer = pointer_push(pointer, &i.to_string());
@@ -56,7 +87,10 @@ fn from_elements(elements: &[Value], pointer: &str, go_template: bool, recovered
                 return Err(Failure::new(
                     "generator-error",
                     &element_pointer,
-                    format!("error unmarshling list element json: cannot unmarshal {} into Go value of type map[string]interface {{}}", json_kind(other)),
+                    format!(
+                        "error unmarshling list element json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        json_kind(other)
+                    ),
                 ));
             }
         };
@@ -69,10 +103,19 @@ fn from_elements(elements: &[Value], pointer: &str, go_template: bool, recovered
             let key_pointer = pointer_push(&element_pointer, key);
             if key == "values" {
                 let Some(values) = value.as_object() else {
-                    return Err(Failure::new("generator-error", &key_pointer, "error parsing values map"));
+                    return Err(Failure::new(
+                        "generator-error",
+                        &key_pointer,
+                        "error parsing values map",
+                    ));
                 };
                 for (k, v) in values {
-                    let s = string_or_recover(v, &pointer_push(&key_pointer, k), &format!("values.{k}"), recovered);
+                    let s = string_or_recover(
+                        v,
+                        &pointer_push(&key_pointer, k),
+                        &format!("values.{k}"),
+                        recovered,
+                    );
                     params.insert(format!("values.{k}"), Value::String(s));
                 }
             } else {
@@ -85,7 +128,12 @@ fn from_elements(elements: &[Value], pointer: &str, go_template: bool, recovered
     Ok(out)
 }
 
-fn string_or_recover(v: &Value, pointer: &str, key: &str, recovered: &mut Vec<ExpandError>) -> String {
+fn string_or_recover(
+    v: &Value,
+    pointer: &str,
+    key: &str,
+    recovered: &mut Vec<ExpandError>,
+) -> String {
     if let Value::String(s) = v {
         return s.clone();
     }
@@ -150,7 +198,10 @@ mod tests {
 
     fn run(spec: Value, go: bool) -> (Result<Vec<Params>, Failure>, Vec<ExpandError>) {
         let env = Environment::default();
-        let ctx = Ctx { env: &env, opts: Options::new(go, &[]) };
+        let ctx = Ctx {
+            env: &env,
+            opts: Options::new(go, &[]),
+        };
         let mut rec = Vec::new();
         let r = generate(&spec, "/spec/generators/0/list", &ctx, &mut rec);
         (r, rec)
@@ -158,20 +209,37 @@ mod tests {
 
     #[test]
     fn list_elements_become_flat_string_params_with_values_prefix() {
-        let (r, rec) = run(json!({"elements": [{"name": "dev", "values": {"size": "s"}}]}), false);
-        assert_eq!(r.unwrap(), vec![json!({"name": "dev", "values.size": "s"}).as_object().cloned().unwrap_or_default()]);
+        let (r, rec) = run(
+            json!({"elements": [{"name": "dev", "values": {"size": "s"}}]}),
+            false,
+        );
+        assert_eq!(
+            r.unwrap(),
+            vec![
+                json!({"name": "dev", "values.size": "s"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            ]
+        );
         assert!(rec.is_empty());
     }
 
     #[test]
     fn list_non_string_value_is_recovered_as_its_string_form() {
-        let (r, rec) = run(json!({"elements": [{"name": "dev", "replicas": 1, "values": {"on": true}}]}), false);
+        let (r, rec) = run(
+            json!({"elements": [{"name": "dev", "replicas": 1, "values": {"on": true}}]}),
+            false,
+        );
         let params = r.unwrap();
         assert_eq!(params[0]["replicas"], "1");
         assert_eq!(params[0]["values.on"], "true");
         assert_eq!(rec.len(), 2);
         assert_eq!(rec[0].rule, "list-value-not-string");
-        assert_eq!(rec[0].pointer, "/spec/generators/0/list/elements/0/replicas");
+        assert_eq!(
+            rec[0].pointer,
+            "/spec/generators/0/list/elements/0/replicas"
+        );
         assert!(rec[0].message.starts_with("error parsing value as string"));
     }
 
@@ -183,8 +251,17 @@ mod tests {
 
     #[test]
     fn list_go_template_passes_elements_as_they_are() {
-        let (r, rec) = run(json!({"elements": [{"name": "dev", "replicas": 1, "nested": {"a": [1]}}]}), true);
-        assert_eq!(r.unwrap()[0], json!({"name": "dev", "replicas": 1, "nested": {"a": [1]}}).as_object().cloned().unwrap_or_default());
+        let (r, rec) = run(
+            json!({"elements": [{"name": "dev", "replicas": 1, "nested": {"a": [1]}}]}),
+            true,
+        );
+        assert_eq!(
+            r.unwrap()[0],
+            json!({"name": "dev", "replicas": 1, "nested": {"a": [1]}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        );
         assert!(rec.is_empty());
     }
 
@@ -204,7 +281,10 @@ mod tests {
     #[test]
     #[ignore = "needs yaml::parse"]
     fn list_elements_yaml_text_is_parsed() {
-        let (r, _) = run(json!({"elements": [{"name": "a"}], "elementsYaml": "- name: b\n"}), false);
+        let (r, _) = run(
+            json!({"elements": [{"name": "a"}], "elementsYaml": "- name: b\n"}),
+            false,
+        );
         let p = r.unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[1]["name"], "b");

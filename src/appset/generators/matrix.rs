@@ -23,21 +23,41 @@ pub fn generate(
     recovered: &mut Vec<ExpandError>,
 ) -> Result<Vec<Params>, Failure> {
     let children_pointer = pointer_push(pointer, "generators");
-    let children: &[Value] = spec.get("generators").and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    let children: &[Value] = spec
+        .get("generators")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
     if children.len() < 2 {
-        return Err(Failure::new("matrix-children", &children_pointer, LESS_THAN_TWO));
+        return Err(Failure::new(
+            "matrix-children",
+            &children_pointer,
+            LESS_THAN_TWO,
+        ));
     }
     if children.len() > 2 {
-        return Err(Failure::new("matrix-children", &children_pointer, MORE_THAN_TWO));
+        return Err(Failure::new(
+            "matrix-children",
+            &children_pointer,
+            MORE_THAN_TWO,
+        ));
     }
     let first_pointer = pointer_push(&children_pointer, "0");
     let second_pointer = pointer_push(&children_pointer, "1");
-    let first = child_params(&children[0], &first_pointer, ctx, None, nesting, recovered)
-        .map_err(|e| e.wrap("error failed to get params for first generator in matrix generator"))?;
+    let first =
+        child_params(&children[0], &first_pointer, ctx, None, nesting, recovered).map_err(|e| {
+            e.wrap("error failed to get params for first generator in matrix generator")
+        })?;
     let mut out = Vec::new();
     for a in &first {
-        let second = child_params(&children[1], &second_pointer, ctx, Some(a), nesting, recovered)
-            .map_err(|e| e.wrap("failed to get params for second generator in the matrix generator"))?;
+        let second = child_params(
+            &children[1],
+            &second_pointer,
+            ctx,
+            Some(a),
+            nesting,
+            recovered,
+        )
+        .map_err(|e| e.wrap("failed to get params for second generator in the matrix generator"))?;
         for b in second {
             if ctx.opts.go_template {
                 let mut merged = b;
@@ -64,12 +84,27 @@ pub fn child_params(
     nesting: usize,
     recovered: &mut Vec<ExpandError>,
 ) -> Result<Vec<Params>, Failure> {
-    let results = transform(child, pointer, ctx, interpolate_with, nesting + 1, recovered)
-        .map_err(|e| e.wrap("child generator returned an error on parameter generation"))?;
+    let results = transform(
+        child,
+        pointer,
+        ctx,
+        interpolate_with,
+        nesting + 1,
+        recovered,
+    )
+    .map_err(|e| e.wrap("child generator returned an error on parameter generation"))?;
     let mut results = results.into_iter();
     match (results.next(), results.next()) {
-        (None, _) => Err(Failure::new("generator-error", pointer, "child generator generated no parameters")),
-        (Some(_), Some(_)) => Err(Failure::new("generator-error", pointer, MORE_THAN_ONE_INNER)),
+        (None, _) => Err(Failure::new(
+            "generator-error",
+            pointer,
+            "child generator generated no parameters",
+        )),
+        (Some(_), Some(_)) => Err(Failure::new(
+            "generator-error",
+            pointer,
+            MORE_THAN_ONE_INNER,
+        )),
         (Some(only), None) => Ok(only.params),
     }
 }
@@ -79,7 +114,9 @@ pub fn child_params(
 pub fn deep_merge(dst: &mut Params, src: &Params, depth: usize) {
     for (k, v) in src {
         match (dst.get_mut(k), v) {
-            (Some(Value::Object(d)), Value::Object(s)) if depth < crate::appset::template::MAX_DEPTH => {
+            (Some(Value::Object(d)), Value::Object(s))
+                if depth < crate::appset::template::MAX_DEPTH =>
+            {
                 deep_merge(d, s, depth + 1);
             }
             _ => {
@@ -101,7 +138,9 @@ fn combine_string_maps(a: &Params, b: &Params) -> Result<Params, String> {
         if let Some(Value::String(current)) = out.get(k)
             && *current != v
         {
-            return Err(format!("found duplicate key {k} with different value, a: {current} ,b: {v}"));
+            return Err(format!(
+                "found duplicate key {k} with different value, a: {current} ,b: {v}"
+            ));
         }
         out.insert(k.clone(), Value::String(v));
     }
@@ -117,7 +156,10 @@ mod tests {
 
     fn run(spec: Value, go: bool) -> Result<Vec<Params>, Failure> {
         let env = Environment::default();
-        let ctx = Ctx { env: &env, opts: Options::new(go, &[]) };
+        let ctx = Ctx {
+            env: &env,
+            opts: Options::new(go, &[]),
+        };
         let mut rec = Vec::new();
         generate(&spec, "/spec/generators/0/matrix", &ctx, 0, &mut rec)
     }
@@ -133,14 +175,26 @@ mod tests {
             false,
         )
         .unwrap();
-        let pairs: Vec<String> = ps.iter().map(|p| format!("{}-{}", p["env"].as_str().unwrap_or(""), p["reg"].as_str().unwrap_or(""))).collect();
+        let pairs: Vec<String> = ps
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}-{}",
+                    p["env"].as_str().unwrap_or(""),
+                    p["reg"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
         assert_eq!(pairs, vec!["dev-a", "dev-b", "prod-a", "prod-b"]);
     }
 
     #[test]
     fn matrix_needs_exactly_two_children() {
         let e = run(json!({"generators": [list(json!([{"a": "1"}]))]}), false).unwrap_err();
-        assert_eq!((e.rule, e.message.as_str()), ("matrix-children", LESS_THAN_TWO));
+        assert_eq!(
+            (e.rule, e.message.as_str()),
+            ("matrix-children", LESS_THAN_TWO)
+        );
         let three = json!({"generators": [list(json!([])), list(json!([])), list(json!([]))]});
         assert_eq!(run(three, false).unwrap_err().message, MORE_THAN_TWO);
     }
@@ -157,9 +211,22 @@ mod tests {
 
     #[test]
     fn matrix_fasttemplate_conflicting_keys_fail() {
-        let e = run(json!({"generators": [list(json!([{"env": "dev"}])), list(json!([{"env": "prod"}]))]}), false).unwrap_err();
-        assert!(e.message.ends_with("found duplicate key env with different value, a: dev ,b: prod"), "{}", e.message);
-        let ok = run(json!({"generators": [list(json!([{"env": "dev"}])), list(json!([{"env": "dev"}]))]}), false).unwrap();
+        let e = run(
+            json!({"generators": [list(json!([{"env": "dev"}])), list(json!([{"env": "prod"}]))]}),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .ends_with("found duplicate key env with different value, a: dev ,b: prod"),
+            "{}",
+            e.message
+        );
+        let ok = run(
+            json!({"generators": [list(json!([{"env": "dev"}])), list(json!([{"env": "dev"}]))]}),
+            false,
+        )
+        .unwrap();
         assert_eq!(ok.len(), 1);
     }
 
@@ -181,18 +248,42 @@ mod tests {
     #[test]
     fn matrix_child_with_two_generator_kinds_fails() {
         let child = json!({"list": {"elements": [{"a": "1"}]}, "clusters": {}});
-        let e = run(json!({"generators": [child, list(json!([{"b": "2"}]))]}), false).unwrap_err();
+        let e = run(
+            json!({"generators": [child, list(json!([{"b": "2"}]))]}),
+            false,
+        )
+        .unwrap_err();
         assert!(e.message.ends_with(MORE_THAN_ONE_INNER), "{}", e.message);
     }
 
     #[test]
     fn matrix_nests_one_level_and_ignores_a_third() {
         let inner = json!({"matrix": {"generators": [list(json!([{"a": "1"}])), list(json!([{"b": "2"}]))]}});
-        let ps = run(json!({"generators": [inner.clone(), list(json!([{"c": "3"}]))]}), false).unwrap();
+        let ps = run(
+            json!({"generators": [inner.clone(), list(json!([{"c": "3"}]))]}),
+            false,
+        )
+        .unwrap();
         assert_eq!(ps.len(), 1);
-        assert_eq!((ps[0]["a"].as_str(), ps[0]["b"].as_str(), ps[0]["c"].as_str()), (Some("1"), Some("2"), Some("3")));
+        assert_eq!(
+            (
+                ps[0]["a"].as_str(),
+                ps[0]["b"].as_str(),
+                ps[0]["c"].as_str()
+            ),
+            (Some("1"), Some("2"), Some("3"))
+        );
         let deeper = json!({"matrix": {"generators": [inner, list(json!([{"d": "4"}]))]}});
-        let e = run(json!({"generators": [deeper, list(json!([{"c": "3"}]))]}), false).unwrap_err();
-        assert!(e.message.ends_with("child generator generated no parameters"), "{}", e.message);
+        let e = run(
+            json!({"generators": [deeper, list(json!([{"c": "3"}]))]}),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .ends_with("child generator generated no parameters"),
+            "{}",
+            e.message
+        );
     }
 }

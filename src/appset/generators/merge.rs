@@ -14,8 +14,7 @@ use crate::yaml::pointer_push;
 
 pub const LESS_THAN_TWO: &str = "found less than two generators, Merge requires two or more";
 pub const NO_MERGE_KEYS: &str = "no merge keys were specified, Merge requires at least one";
-pub const NON_UNIQUE: &str =
-    "the parameters from a generator were not unique by the given mergeKeys, Merge requires all param sets to be unique";
+pub const NON_UNIQUE: &str = "the parameters from a generator were not unique by the given mergeKeys, Merge requires all param sets to be unique";
 
 pub fn generate(
     spec: &Value,
@@ -25,29 +24,50 @@ pub fn generate(
     recovered: &mut Vec<ExpandError>,
 ) -> Result<Vec<Params>, Failure> {
     let children_pointer = pointer_push(pointer, "generators");
-    let children: &[Value] = spec.get("generators").and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    let children: &[Value] = spec
+        .get("generators")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
     if children.len() < 2 {
-        return Err(Failure::new("merge-children", &children_pointer, LESS_THAN_TWO));
+        return Err(Failure::new(
+            "merge-children",
+            &children_pointer,
+            LESS_THAN_TWO,
+        ));
     }
     let mut sets = Vec::with_capacity(children.len());
     for (i, child) in children.iter().enumerate() {
         let child_pointer = pointer_push(&children_pointer, &i.to_string());
-        let params = child_params(child, &child_pointer, ctx, None, nesting, recovered).map_err(|e| {
-            e.wrap(&format!("error getting params from generator {} of {}", i + 1, children.len()))
+        let params =
+            child_params(child, &child_pointer, ctx, None, nesting, recovered).map_err(|e| {
+                e.wrap(&format!(
+                    "error getting params from generator {} of {}",
+                    i + 1,
+                    children.len()
+                ))
                 .wrap("error getting param sets from generators")
-        })?;
+            })?;
         sets.push((child_pointer, params));
     }
     let keys: Vec<String> = spec
         .get("mergeKeys")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     let keys_pointer = pointer_push(pointer, "mergeKeys");
 
     let mut sets = sets.into_iter();
     let Some((base_pointer, mut base)) = sets.next() else {
-        return Err(Failure::new("merge-children", &children_pointer, LESS_THAN_TWO));
+        return Err(Failure::new(
+            "merge-children",
+            &children_pointer,
+            LESS_THAN_TWO,
+        ));
     };
     let base_index = index_by_keys(&keys, &base, &keys_pointer, &base_pointer)?;
     for (child_pointer, overrides) in sets {
@@ -71,7 +91,12 @@ pub fn generate(
 
 /// Argo CD's `getParamSetsByMergeKey`: the JSON of the merge-key values
 /// (sorted by key, missing → null) → position of the set.
-fn index_by_keys(keys: &[String], sets: &[Params], keys_pointer: &str, child_pointer: &str) -> Result<HashMap<String, usize>, Failure> {
+fn index_by_keys(
+    keys: &[String],
+    sets: &[Params],
+    keys_pointer: &str,
+    child_pointer: &str,
+) -> Result<HashMap<String, usize>, Failure> {
     let wrap = "error getting param sets by merge key";
     if keys.is_empty() {
         return Err(Failure::new("merge-keys", keys_pointer, NO_MERGE_KEYS).wrap(wrap));
@@ -105,7 +130,10 @@ mod tests {
 
     fn run(spec: Value, go: bool) -> Result<Vec<Params>, Failure> {
         let env = Environment::default();
-        let ctx = Ctx { env: &env, opts: Options::new(go, &[]) };
+        let ctx = Ctx {
+            env: &env,
+            opts: Options::new(go, &[]),
+        };
         let mut rec = Vec::new();
         generate(&spec, "/spec/generators/0/merge", &ctx, 0, &mut rec)
     }
@@ -125,8 +153,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ps.len(), 2);
-        assert_eq!((ps[0]["name"].as_str(), ps[0]["size"].as_str()), (Some("dev"), Some("s")));
-        assert_eq!((ps[1]["name"].as_str(), ps[1]["size"].as_str()), (Some("prod"), Some("l")));
+        assert_eq!(
+            (ps[0]["name"].as_str(), ps[0]["size"].as_str()),
+            (Some("dev"), Some("s"))
+        );
+        assert_eq!(
+            (ps[1]["name"].as_str(), ps[1]["size"].as_str()),
+            (Some("prod"), Some("l"))
+        );
     }
 
     #[test]
@@ -137,13 +171,31 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.rule, "merge-non-unique-keys");
-        assert!(e.message.ends_with(&format!("{NON_UNIQUE}. Duplicate key was {{\"name\":\"a\"}}")), "{}", e.message);
+        assert!(
+            e.message.ends_with(&format!(
+                "{NON_UNIQUE}. Duplicate key was {{\"name\":\"a\"}}"
+            )),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn merge_needs_two_generators_and_a_key() {
-        assert_eq!(run(json!({"mergeKeys": ["a"], "generators": [list(json!([]))]}), false).unwrap_err().message, LESS_THAN_TWO);
-        let e = run(json!({"generators": [list(json!([{"a": "1"}])), list(json!([{"a": "1"}]))]}), false).unwrap_err();
+        assert_eq!(
+            run(
+                json!({"mergeKeys": ["a"], "generators": [list(json!([]))]}),
+                false
+            )
+            .unwrap_err()
+            .message,
+            LESS_THAN_TWO
+        );
+        let e = run(
+            json!({"generators": [list(json!([{"a": "1"}])), list(json!([{"a": "1"}]))]}),
+            false,
+        )
+        .unwrap_err();
         assert!(e.message.ends_with(NO_MERGE_KEYS));
     }
 

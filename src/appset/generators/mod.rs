@@ -98,15 +98,21 @@ pub fn transform(
     recovered: &mut Vec<ExpandError>,
 ) -> Result<Vec<TransformResult>, Failure> {
     let Some(entry) = generator.as_object() else {
-        return Err(Failure::new("generator-error", pointer, "generator is not a mapping"));
+        return Err(Failure::new(
+            "generator-error",
+            pointer,
+            "generator is not a mapping",
+        ));
     };
     let selector = entry.get("selector").filter(|s| !s.is_null());
 
     let interpolated;
     let entry = match interpolate_with {
         Some(params) if !params.is_empty() => {
-            interpolated = interpolate(entry, params, ctx.opts)
-                .map_err(|e| Failure::new("template-render-error", pointer, e).wrap("failed to replace parameters in generator"))?;
+            interpolated = interpolate(entry, params, ctx.opts).map_err(|e| {
+                Failure::new("template-render-error", pointer, e)
+                    .wrap("failed to replace parameters in generator")
+            })?;
             &interpolated
         }
         _ => entry,
@@ -156,12 +162,21 @@ pub fn transform(
     }
 }
 
-fn filter_by_selector(params: Vec<Params>, sel: &Value, pointer: &str) -> Result<Vec<Params>, Failure> {
+fn filter_by_selector(
+    params: Vec<Params>,
+    sel: &Value,
+    pointer: &str,
+) -> Result<Vec<Params>, Failure> {
     let mut kept = Vec::with_capacity(params.len());
     for p in params {
         let labels = flatten_params(&p);
-        let ok = selector::matches(sel, &labels)
-            .map_err(|e| Failure::new("generator-error", pointer, format!("error parsing label selector: {e}")))?;
+        let ok = selector::matches(sel, &labels).map_err(|e| {
+            Failure::new(
+                "generator-error",
+                pointer,
+                format!("error parsing label selector: {e}"),
+            )
+        })?;
         if ok {
             kept.push(p);
         }
@@ -204,7 +219,11 @@ fn flatten_into(out: &mut BTreeMap<String, String>, key: &str, v: &Value, depth:
 /// rendered with `params`, except the `values` of `clusters`/`git`, which are
 /// pre-resolved with `missingkey=error` and kept raw where a key is missing
 /// (they are rendered later against the generator's own parameters).
-fn interpolate(entry: &Map<String, Value>, params: &Params, opts: Options) -> Result<Map<String, Value>, String> {
+fn interpolate(
+    entry: &Map<String, Value>,
+    params: &Params,
+    opts: Options,
+) -> Result<Map<String, Value>, String> {
     let mut rest = entry.clone();
     let mut held: Vec<(&str, Map<String, Value>)> = Vec::new();
     for kind in ["clusters", "git"] {
@@ -214,7 +233,8 @@ fn interpolate(entry: &Map<String, Value>, params: &Params, opts: Options) -> Re
             held.push((kind, values));
         }
     }
-    let rendered = template::render_value(&Value::Object(rest), params, opts).map_err(|e| e.message)?;
+    let rendered =
+        template::render_value(&Value::Object(rest), params, opts).map_err(|e| e.message)?;
     let Value::Object(mut rendered) = rendered else {
         return Err("generator is not a mapping".into());
     };
@@ -229,7 +249,12 @@ fn interpolate(entry: &Map<String, Value>, params: &Params, opts: Options) -> Re
                 Value::String(s) => match template::replace(s, params, strict) {
                     Ok(r) => Value::String(r),
                     Err(e) if e.missing_key => v.clone(),
-                    Err(e) => return Err(format!("failed to pre-resolve Values key {k:?}: {}", e.message)),
+                    Err(e) => {
+                        return Err(format!(
+                            "failed to pre-resolve Values key {k:?}: {}",
+                            e.message
+                        ));
+                    }
                 },
                 _ => v.clone(),
             };
@@ -255,7 +280,11 @@ pub fn append_templated_values(
         return Ok(());
     };
     let Some(values) = values.as_object() else {
-        return Err(Failure::new("generator-error", pointer, "`values` must be a map of strings"));
+        return Err(Failure::new(
+            "generator-error",
+            pointer,
+            "`values` must be a map of strings",
+        ));
     };
     let mut nested = Map::new();
     let mut flat = Vec::new();
@@ -268,8 +297,12 @@ pub fn append_templated_values(
             ));
         };
         let rendered = template::replace(s, params, opts).map_err(|e| {
-            Failure::new("template-render-error", &pointer_push(pointer, k), e.message)
-                .wrap("failed to replace templated string with rendered values")
+            Failure::new(
+                "template-render-error",
+                &pointer_push(pointer, k),
+                e.message,
+            )
+            .wrap("failed to replace templated string with rendered values")
         })?;
         if opts.go_template {
             nested.insert(k.clone(), Value::String(rendered));
@@ -307,8 +340,16 @@ mod tests {
     #[test]
     fn interpolation_keeps_values_with_missing_keys_raw_in_go_mode() {
         let entry = json!({"clusters": {"selector": {"matchLabels": {"env": "{{.env}}"}}, "values": {"a": "{{.env}}", "b": "{{.name}}"}}});
-        let params = json!({"env": "prod"}).as_object().cloned().unwrap_or_default();
-        let out = interpolate(entry.as_object().unwrap_or(&Map::new()), &params, Options::new(true, &[])).unwrap();
+        let params = json!({"env": "prod"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let out = interpolate(
+            entry.as_object().unwrap_or(&Map::new()),
+            &params,
+            Options::new(true, &[]),
+        )
+        .unwrap();
         assert_eq!(out["clusters"]["selector"]["matchLabels"]["env"], "prod");
         assert_eq!(out["clusters"]["values"]["a"], "prod");
         assert_eq!(out["clusters"]["values"]["b"], "{{.name}}");

@@ -56,7 +56,10 @@ pub fn is_empty(selector: Option<&Value>) -> bool {
 
 fn expression_matches(expr: &Value, labels: &BTreeMap<String, String>) -> Result<bool, String> {
     let key = expr.get("key").and_then(Value::as_str).unwrap_or_default();
-    let op = expr.get("operator").and_then(Value::as_str).unwrap_or_default();
+    let op = expr
+        .get("operator")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let values: Vec<&str> = expr
         .get("values")
         .and_then(Value::as_array)
@@ -69,14 +72,18 @@ fn expression_matches(expr: &Value, labels: &BTreeMap<String, String>) -> Result
     match op {
         "In" | "NotIn" => {
             if values.is_empty() {
-                return Err(format!("values: Invalid value: for 'in', 'notin' operators, values set can't be empty (key `{key}`)"));
+                return Err(format!(
+                    "values: Invalid value: for 'in', 'notin' operators, values set can't be empty (key `{key}`)"
+                ));
             }
             let found = value.is_some_and(|v| values.contains(&v));
             Ok(if op == "In" { found } else { !found })
         }
         "Exists" | "DoesNotExist" => {
             if !values.is_empty() {
-                return Err(format!("values: Invalid value: values set must be empty for exists and does not exist (key `{key}`)"));
+                return Err(format!(
+                    "values: Invalid value: values set must be empty for exists and does not exist (key `{key}`)"
+                ));
             }
             Ok((op == "Exists") == value.is_some())
         }
@@ -90,7 +97,10 @@ mod tests {
     use serde_json::json;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -109,8 +119,20 @@ mod tests {
     #[test]
     fn selector_rejects_bad_operators_and_empty_in() {
         let l = labels(&[]);
-        assert!(matches(&json!({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}), &l).is_err());
-        assert!(matches(&json!({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}), &l).is_err());
+        assert!(
+            matches(
+                &json!({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}),
+                &l
+            )
+            .is_err()
+        );
+        assert!(
+            matches(
+                &json!({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}),
+                &l
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -44,8 +44,10 @@ pub fn render(tmpl: &str, params: &Map<String, Value>) -> Result<String, String>
 
 /// Argo CD's `isTemplatedRegex` (`.*{{.*}}.*`): some line holds `{{` and a later `}}`.
 pub fn is_templated(s: &str) -> bool {
-    s.split('\n')
-        .any(|line| line.find(START).is_some_and(|i| line[i + START.len()..].contains(END)))
+    s.split('\n').any(|line| {
+        line.find(START)
+            .is_some_and(|i| line[i + START.len()..].contains(END))
+    })
 }
 
 #[cfg(test)]
@@ -60,13 +62,19 @@ mod tests {
     #[test]
     fn fast_replaces_known_params_with_or_without_spaces() {
         let p = params(json!({"name": "dev", "values.x": "1"}));
-        assert_eq!(render("app-{{name}}-{{ name }}-{{values.x}}", &p).unwrap(), "app-dev-dev-1");
+        assert_eq!(
+            render("app-{{name}}-{{ name }}-{{values.x}}", &p).unwrap(),
+            "app-dev-dev-1"
+        );
     }
 
     #[test]
     fn fast_unknown_param_stays_literal_as_written() {
         let p = params(json!({"name": "dev"}));
-        assert_eq!(render("{{ missing }}/{{name}}", &p).unwrap(), "{{ missing }}/dev");
+        assert_eq!(
+            render("{{ missing }}/{{name}}", &p).unwrap(),
+            "{{ missing }}/dev"
+        );
     }
 
     #[test]

@@ -92,11 +92,19 @@ fn err(msg: impl Into<String>) -> FuncError {
 }
 
 fn exactly(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
-    if args.len() == n { Ok(()) } else { Err(FuncError::ExactlyXArgs(name.into(), n)) }
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(FuncError::ExactlyXArgs(name.into(), n))
+    }
 }
 
 fn at_least(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
-    if args.len() >= n { Ok(()) } else { Err(FuncError::AtLeastXArgs(name.into(), n)) }
+    if args.len() >= n {
+        Ok(())
+    } else {
+        Err(FuncError::AtLeastXArgs(name.into(), n))
+    }
 }
 
 /// A `string` parameter of a Go function: anything else is a type error in Go.
@@ -104,7 +112,10 @@ fn string_arg(name: &str, v: &Value) -> Result<String, FuncError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::NoValue | Value::Nil => Err(err(format!("{name}: invalid value; expected string"))),
-        other => Err(err(format!("{name}: wrong type for value; expected string; got {}", go_type(other)))),
+        other => Err(err(format!(
+            "{name}: wrong type for value; expected string; got {}",
+            go_type(other)
+        ))),
     }
 }
 
@@ -121,7 +132,10 @@ fn int_arg(name: &str, v: &Value) -> Result<i64, FuncError> {
             return Ok(f as i64);
         }
     }
-    Err(err(format!("{name}: wrong type for value; expected int; got {}", go_type(v))))
+    Err(err(format!(
+        "{name}: wrong type for value; expected int; got {}",
+        go_type(v)
+    )))
 }
 
 fn go_type(v: &Value) -> &'static str {
@@ -154,7 +168,10 @@ fn strval(v: &Value) -> String {
 /// `cast.ToInt64` as Sprig's arithmetic uses it: failures are 0.
 fn to_i64(v: &Value) -> i64 {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or(0),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(0),
         Value::String(s) => parse_go_int(s.trim()).unwrap_or(0),
         Value::Bool(b) => i64::from(*b),
         _ => 0,
@@ -168,17 +185,18 @@ fn parse_go_int(s: &str) -> Option<i64> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let body = body.replace('_', "");
-    let (radix, digits) = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, h.to_string())
-    } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (2, b.to_string())
-    } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (8, o.to_string())
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, body[1..].to_string())
-    } else {
-        (10, body)
-    };
+    let (radix, digits) =
+        if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, h.to_string())
+        } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (2, b.to_string())
+        } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (8, o.to_string())
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, body[1..].to_string())
+        } else {
+            (10, body)
+        };
     let n = i64::from_str_radix(&digits, radix).ok()?;
     Some(if neg { -n } else { n })
 }
@@ -209,7 +227,11 @@ fn empty(args: &[Value]) -> Result<Value, FuncError> {
 }
 
 fn coalesce(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(args.iter().find(|v| !is_empty(v)).cloned().unwrap_or(Value::Nil))
+    Ok(args
+        .iter()
+        .find(|v| !is_empty(v))
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn ternary(args: &[Value]) -> Result<Value, FuncError> {
@@ -217,7 +239,10 @@ fn ternary(args: &[Value]) -> Result<Value, FuncError> {
     match &args[2] {
         Value::Bool(true) => Ok(args[0].clone()),
         Value::Bool(false) => Ok(args[1].clone()),
-        other => Err(err(format!("ternary: wrong type for value; expected bool; got {}", go_type(other)))),
+        other => Err(err(format!(
+            "ternary: wrong type for value; expected bool; got {}",
+            go_type(other)
+        ))),
     }
 }
 
@@ -241,7 +266,9 @@ fn go_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -292,7 +319,12 @@ fn trim(args: &[Value]) -> Result<Value, FuncError> {
 }
 
 fn nospace(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(one_str("nospace", args)?.chars().filter(|c| !c.is_whitespace()).collect()))
+    Ok(Value::String(
+        one_str("nospace", args)?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect(),
+    ))
 }
 
 fn two_str(name: &str, args: &[Value]) -> Result<(String, String), FuncError> {
@@ -302,17 +334,23 @@ fn two_str(name: &str, args: &[Value]) -> Result<(String, String), FuncError> {
 
 fn trim_all(args: &[Value]) -> Result<Value, FuncError> {
     let (cut, s) = two_str("trimAll", args)?;
-    Ok(Value::String(s.trim_matches(|c| cut.contains(c)).to_string()))
+    Ok(Value::String(
+        s.trim_matches(|c| cut.contains(c)).to_string(),
+    ))
 }
 
 fn trim_prefix(args: &[Value]) -> Result<Value, FuncError> {
     let (p, s) = two_str("trimPrefix", args)?;
-    Ok(Value::String(s.strip_prefix(p.as_str()).unwrap_or(&s).to_string()))
+    Ok(Value::String(
+        s.strip_prefix(p.as_str()).unwrap_or(&s).to_string(),
+    ))
 }
 
 fn trim_suffix(args: &[Value]) -> Result<Value, FuncError> {
     let (p, s) = two_str("trimSuffix", args)?;
-    Ok(Value::String(s.strip_suffix(p.as_str()).unwrap_or(&s).to_string()))
+    Ok(Value::String(
+        s.strip_suffix(p.as_str()).unwrap_or(&s).to_string(),
+    ))
 }
 
 fn replace(args: &[Value]) -> Result<Value, FuncError> {
@@ -373,7 +411,9 @@ fn split(args: &[Value]) -> Result<Value, FuncError> {
 
 fn split_list(args: &[Value]) -> Result<Value, FuncError> {
     let (sep, s) = two_str("splitList", args)?;
-    Ok(Value::Array(go_split(&sep, &s).into_iter().map(Value::String).collect()))
+    Ok(Value::Array(
+        go_split(&sep, &s).into_iter().map(Value::String).collect(),
+    ))
 }
 
 fn join(args: &[Value]) -> Result<Value, FuncError> {
@@ -407,18 +447,27 @@ fn list(args: &[Value]) -> Result<Value, FuncError> {
 fn list_arg<'a>(name: &str, v: &'a Value) -> Result<&'a [Value], FuncError> {
     match v {
         Value::Array(items) => Ok(items),
-        other => Err(err(format!("Cannot find {name} on type {}", go_type(other)))),
+        other => Err(err(format!(
+            "Cannot find {name} on type {}",
+            go_type(other)
+        ))),
     }
 }
 
 fn first(args: &[Value]) -> Result<Value, FuncError> {
     exactly("first", args, 1)?;
-    Ok(list_arg("first", &args[0])?.first().cloned().unwrap_or(Value::Nil))
+    Ok(list_arg("first", &args[0])?
+        .first()
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn last(args: &[Value]) -> Result<Value, FuncError> {
     exactly("last", args, 1)?;
-    Ok(list_arg("last", &args[0])?.last().cloned().unwrap_or(Value::Nil))
+    Ok(list_arg("last", &args[0])?
+        .last()
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn has(args: &[Value]) -> Result<Value, FuncError> {
@@ -452,7 +501,10 @@ fn dict(args: &[Value]) -> Result<Value, FuncError> {
     let mut map = HashMap::new();
     for pair in args.chunks(2) {
         let key = strval(&pair[0]);
-        map.insert(key, pair.get(1).cloned().unwrap_or(Value::String(String::new())));
+        map.insert(
+            key,
+            pair.get(1).cloned().unwrap_or(Value::String(String::new())),
+        );
     }
     Ok(Value::Map(map))
 }
@@ -460,7 +512,10 @@ fn dict(args: &[Value]) -> Result<Value, FuncError> {
 fn map_arg<'a>(name: &str, v: &'a Value) -> Result<&'a HashMap<String, Value>, FuncError> {
     match v {
         Value::Map(m) | Value::Object(m) => Ok(m),
-        other => Err(err(format!("{name}: wrong type for value; expected map[string]interface {{}}; got {}", go_type(other)))),
+        other => Err(err(format!(
+            "{name}: wrong type for value; expected map[string]interface {{}}; got {}",
+            go_type(other)
+        ))),
     }
 }
 
@@ -468,7 +523,10 @@ fn get(args: &[Value]) -> Result<Value, FuncError> {
     exactly("get", args, 2)?;
     let map = map_arg("get", &args[0])?;
     let key = string_arg("get", &args[1])?;
-    Ok(map.get(&key).cloned().unwrap_or(Value::String(String::new())))
+    Ok(map
+        .get(&key)
+        .cloned()
+        .unwrap_or(Value::String(String::new())))
 }
 
 fn has_key(args: &[Value]) -> Result<Value, FuncError> {
@@ -490,7 +548,9 @@ fn keys(args: &[Value]) -> Result<Value, FuncError> {
 
 /// `encoding/json` escapes HTML characters; serde_json does not.
 fn go_json_escape(s: String) -> String {
-    s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 fn to_json_fn(args: &[Value]) -> Result<Value, FuncError> {
@@ -532,7 +592,9 @@ fn float64(args: &[Value]) -> Result<Value, FuncError> {
 }
 
 fn add(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::from(args.iter().fold(0i64, |a, v| a.wrapping_add(to_i64(v)))))
+    Ok(Value::from(
+        args.iter().fold(0i64, |a, v| a.wrapping_add(to_i64(v))),
+    ))
 }
 
 fn add1(args: &[Value]) -> Result<Value, FuncError> {
@@ -547,7 +609,9 @@ fn sub(args: &[Value]) -> Result<Value, FuncError> {
 
 fn mul(args: &[Value]) -> Result<Value, FuncError> {
     at_least("mul", args, 1)?;
-    Ok(Value::from(args.iter().fold(1i64, |a, v| a.wrapping_mul(to_i64(v)))))
+    Ok(Value::from(
+        args.iter().fold(1i64, |a, v| a.wrapping_mul(to_i64(v))),
+    ))
 }
 
 fn div(args: &[Value]) -> Result<Value, FuncError> {
@@ -633,17 +697,21 @@ fn trunc(args: &[Value]) -> Result<Value, FuncError> {
 
 fn b64enc(args: &[Value]) -> Result<Value, FuncError> {
     exactly("b64enc", args, 1)?;
-    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(strval(&args[0]))))
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(strval(&args[0])),
+    ))
 }
 
 fn b64dec(args: &[Value]) -> Result<Value, FuncError> {
     exactly("b64dec", args, 1)?;
     let s = strval(&args[0]);
     // Sprig returns the error text as the result.
-    Ok(Value::String(match base64::engine::general_purpose::STANDARD.decode(s.as_bytes()) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => format!("illegal base64 data: {e}"),
-    }))
+    Ok(Value::String(
+        match base64::engine::general_purpose::STANDARD.decode(s.as_bytes()) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => format!("illegal base64 data: {e}"),
+        },
+    ))
 }
 
 fn sha256sum(args: &[Value]) -> Result<Value, FuncError> {
@@ -664,7 +732,11 @@ fn regex_match(args: &[Value]) -> Result<Value, FuncError> {
 fn regex_find(args: &[Value]) -> Result<Value, FuncError> {
     let (re, s) = two_str("regexFind", args)?;
     let r = compile("regexFind", &re)?;
-    Ok(Value::String(r.find(&s).map(|m| m.as_str().to_string()).unwrap_or_default()))
+    Ok(Value::String(
+        r.find(&s)
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+    ))
 }
 
 fn regex_replace_all(args: &[Value]) -> Result<Value, FuncError> {
@@ -672,15 +744,22 @@ fn regex_replace_all(args: &[Value]) -> Result<Value, FuncError> {
     let re = compile("regexReplaceAll", &string_arg("regexReplaceAll", &args[0])?)?;
     let s = string_arg("regexReplaceAll", &args[1])?;
     let repl = string_arg("regexReplaceAll", &args[2])?;
-    Ok(Value::String(re.replace_all(&s, repl.as_str()).into_owned()))
+    Ok(Value::String(
+        re.replace_all(&s, repl.as_str()).into_owned(),
+    ))
 }
 
 fn regex_replace_all_literal(args: &[Value]) -> Result<Value, FuncError> {
     exactly("regexReplaceAllLiteral", args, 3)?;
-    let re = compile("regexReplaceAllLiteral", &string_arg("regexReplaceAllLiteral", &args[0])?)?;
+    let re = compile(
+        "regexReplaceAllLiteral",
+        &string_arg("regexReplaceAllLiteral", &args[0])?,
+    )?;
     let s = string_arg("regexReplaceAllLiteral", &args[1])?;
     let repl = string_arg("regexReplaceAllLiteral", &args[2])?;
-    Ok(Value::String(re.replace_all(&s, regex::NoExpand(&repl)).into_owned()))
+    Ok(Value::String(
+        re.replace_all(&s, regex::NoExpand(&repl)).into_owned(),
+    ))
 }
 
 fn indent_str(name: &str, args: &[Value]) -> Result<String, FuncError> {
@@ -724,7 +803,13 @@ pub fn sanitize_name(name: &str) -> String {
     let lowered = name.to_lowercase();
     let mut out: String = lowered
         .chars()
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     // Every character is ASCII now, so byte truncation is safe.
     out.truncate(253);
@@ -742,7 +827,11 @@ pub fn slugify_name(name: &str, max_len: usize, smart: bool) -> String {
     // slug keeps [a-zA-Z0-9_-]; the `.` left by SanitizeName becomes `-`.
     let mut collapsed = String::with_capacity(s.len());
     for c in s.chars() {
-        let c = if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' };
+        let c = if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            c
+        } else {
+            '-'
+        };
         if c == '-' && collapsed.ends_with('-') {
             continue;
         }
@@ -751,7 +840,10 @@ pub fn slugify_name(name: &str, max_len: usize, smart: bool) -> String {
     let mut out = collapsed.trim_matches(|c| c == '-' || c == '_').to_string();
     if smart && max_len > 0 && out.len() > max_len {
         let bytes = out.as_bytes();
-        let cut = (0..=max_len).rev().find(|&i| bytes.get(i) == Some(&b'-')).unwrap_or(max_len);
+        let cut = (0..=max_len)
+            .rev()
+            .find(|&i| bytes.get(i) == Some(&b'-'))
+            .unwrap_or(max_len);
         out.truncate(cut);
     }
     out
@@ -773,7 +865,12 @@ fn slugify(args: &[Value]) -> Result<Value, FuncError> {
         } else if i == 1 {
             match a {
                 Value::Bool(b) => smart = *b,
-                other => return Err(err(format!("slugify: expected bool; got {}", go_type(other)))),
+                other => {
+                    return Err(err(format!(
+                        "slugify: expected bool; got {}",
+                        go_type(other)
+                    )));
+                }
             }
         }
     }
@@ -784,13 +881,19 @@ fn to_yaml(args: &[Value]) -> Result<Value, FuncError> {
     exactly("toYaml", args, 1)?;
     let json = to_json(&args[0], 0);
     let text = crate::yaml::to_string(&json);
-    Ok(Value::String(text.strip_suffix('\n').unwrap_or(&text).to_string()))
+    Ok(Value::String(
+        text.strip_suffix('\n').unwrap_or(&text).to_string(),
+    ))
 }
 
 /// The first document of `text` (an empty text is YAML `null`).
 fn parse_yaml(name: &str, text: &str) -> Result<serde_json::Value, FuncError> {
     let docs = crate::yaml::parse(text).map_err(|e| err(format!("{name}: {e}")))?;
-    Ok(docs.into_iter().next().map(|d| d.value).unwrap_or(serde_json::Value::Null))
+    Ok(docs
+        .into_iter()
+        .next()
+        .map(|d| d.value)
+        .unwrap_or(serde_json::Value::Null))
 }
 
 fn from_yaml(args: &[Value]) -> Result<Value, FuncError> {
@@ -798,7 +901,9 @@ fn from_yaml(args: &[Value]) -> Result<Value, FuncError> {
     match parse_yaml("fromYaml", &text)? {
         serde_json::Value::Null => Ok(Value::Map(HashMap::new())),
         v @ serde_json::Value::Object(_) => Ok(to_gtmpl(&v, false, 0)),
-        _ => Err(err("fromYaml: error unmarshaling JSON: cannot unmarshal into map[string]interface {}")),
+        _ => Err(err(
+            "fromYaml: error unmarshaling JSON: cannot unmarshal into map[string]interface {}",
+        )),
     }
 }
 
@@ -807,7 +912,9 @@ fn from_yaml_array(args: &[Value]) -> Result<Value, FuncError> {
     match parse_yaml("fromYamlArray", &text)? {
         serde_json::Value::Null => Ok(Value::Array(vec![])),
         v @ serde_json::Value::Array(_) => Ok(to_gtmpl(&v, false, 0)),
-        _ => Err(err("fromYamlArray: error unmarshaling JSON: cannot unmarshal into []interface {}")),
+        _ => Err(err(
+            "fromYamlArray: error unmarshaling JSON: cannot unmarshal into []interface {}",
+        )),
     }
 }
 
@@ -834,19 +941,46 @@ mod tests {
         assert_eq!(r("{{ .name | default \"x\" }}"), "Dev Cluster");
         assert_eq!(r("{{ empty .empty }} {{ empty .name }}"), "true false");
         assert_eq!(r("{{ coalesce .empty .missing \"z\" }}"), "z");
-        assert_eq!(r("{{ ternary \"a\" \"b\" true }}{{ true | ternary \"c\" \"d\" }}"), "ac");
+        assert_eq!(
+            r("{{ ternary \"a\" \"b\" true }}{{ true | ternary \"c\" \"d\" }}"),
+            "ac"
+        );
     }
 
     #[test]
     fn sprig_string_functions() {
-        assert_eq!(r("{{ .name | upper }} {{ .name | lower }}"), "DEV CLUSTER dev cluster");
+        assert_eq!(
+            r("{{ .name | upper }} {{ .name | lower }}"),
+            "DEV CLUSTER dev cluster"
+        );
         assert_eq!(r("{{ \"hello world\" | title }}"), "Hello World");
-        assert_eq!(r("{{ quote .name }} {{ squote .name }}"), "\"Dev Cluster\" 'Dev Cluster'");
-        assert_eq!(r("{{ trim \"  x \" }}|{{ trimPrefix \"v\" \"v1\" }}|{{ trimSuffix \".git\" \"r.git\" }}"), "x|1|r");
+        assert_eq!(
+            r("{{ quote .name }} {{ squote .name }}"),
+            "\"Dev Cluster\" 'Dev Cluster'"
+        );
+        assert_eq!(
+            r(
+                "{{ trim \"  x \" }}|{{ trimPrefix \"v\" \"v1\" }}|{{ trimSuffix \".git\" \"r.git\" }}"
+            ),
+            "x|1|r"
+        );
         assert_eq!(r("{{ replace \" \" \"-\" .name }}"), "Dev-Cluster");
-        assert_eq!(r("{{ contains \"Dev\" .name }} {{ hasPrefix \"Dev\" .name }} {{ hasSuffix \"x\" .name }}"), "true true false");
-        assert_eq!(r("{{ repeat 3 \"ab\" }}|{{ substr 0 3 .name }}|{{ trunc 3 .name }}|{{ trunc -3 .name }}"), "ababab|Dev|Dev|ter");
-        assert_eq!(r("{{ indent 2 \"a\\nb\" }}|{{ nindent 2 \"a\" }}"), "  a\n  b|\n  a");
+        assert_eq!(
+            r(
+                "{{ contains \"Dev\" .name }} {{ hasPrefix \"Dev\" .name }} {{ hasSuffix \"x\" .name }}"
+            ),
+            "true true false"
+        );
+        assert_eq!(
+            r(
+                "{{ repeat 3 \"ab\" }}|{{ substr 0 3 .name }}|{{ trunc 3 .name }}|{{ trunc -3 .name }}"
+            ),
+            "ababab|Dev|Dev|ter"
+        );
+        assert_eq!(
+            r("{{ indent 2 \"a\\nb\" }}|{{ nindent 2 \"a\" }}"),
+            "  a\n  b|\n  a"
+        );
     }
 
     #[test]
@@ -861,26 +995,47 @@ mod tests {
         assert_eq!(r("{{ join \"/\" .segs }}"), "a/b");
         assert_eq!(r("{{ list 1 2 3 | len }}"), "3");
         assert_eq!(r("{{ get (dict \"a\" \"1\" \"b\" \"2\") \"b\" }}"), "2");
-        assert_eq!(r("{{ hasKey .labels \"env\" }} {{ hasKey .labels \"x\" }}"), "true false");
+        assert_eq!(
+            r("{{ hasKey .labels \"env\" }} {{ hasKey .labels \"x\" }}"),
+            "true false"
+        );
         assert_eq!(r("{{ keys (dict \"b\" 1 \"a\" 2) | join \",\" }}"), "a,b");
         assert_eq!(r("{{ toJson .labels }}"), "{\"env\":\"prod\"}");
-        assert_eq!(r("{{ toJson (dict \"x\" \"<&>\") }}"), "{\"x\":\"\\u003c\\u0026\\u003e\"}");
+        assert_eq!(
+            r("{{ toJson (dict \"x\" \"<&>\") }}"),
+            "{\"x\":\"\\u003c\\u0026\\u003e\"}"
+        );
     }
 
     #[test]
     fn sprig_numbers() {
-        assert_eq!(r("{{ add 1 2 .n }} {{ sub 10 .n }} {{ mul 2 3 }} {{ div 7 2 }} {{ mod 7 2 }}"), "10 3 6 3 1");
-        assert_eq!(r("{{ max 1 9 3 }} {{ min 4 2 }} {{ atoi \"42\" }} {{ int \"12\" }} {{ toString .n }}"), "9 2 42 12 7");
+        assert_eq!(
+            r("{{ add 1 2 .n }} {{ sub 10 .n }} {{ mul 2 3 }} {{ div 7 2 }} {{ mod 7 2 }}"),
+            "10 3 6 3 1"
+        );
+        assert_eq!(
+            r("{{ max 1 9 3 }} {{ min 4 2 }} {{ atoi \"42\" }} {{ int \"12\" }} {{ toString .n }}"),
+            "9 2 42 12 7"
+        );
         assert!(r("{{ div 1 0 }}").starts_with("ERR"));
     }
 
     #[test]
     fn sprig_encoding_and_regex() {
         assert_eq!(r("{{ b64enc \"hi\" }} {{ b64dec \"aGk=\" }}"), "aGk= hi");
-        assert_eq!(r("{{ sha256sum \"abc\" }}"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            r("{{ sha256sum \"abc\" }}"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(r("{{ regexMatch \"^D\" .name }}"), "true");
-        assert_eq!(r("{{ regexReplaceAll \"[aeiou]\" \"banana\" \"_\" }}"), "b_n_n_");
-        assert_eq!(r("{{ regexReplaceAll \"(a)(n)\" \"banana\" \"$2$1\" }}"), "bnanaa");
+        assert_eq!(
+            r("{{ regexReplaceAll \"[aeiou]\" \"banana\" \"_\" }}"),
+            "b_n_n_"
+        );
+        assert_eq!(
+            r("{{ regexReplaceAll \"(a)(n)\" \"banana\" \"$2$1\" }}"),
+            "bnanaa"
+        );
     }
 
     #[test]
@@ -909,7 +1064,10 @@ mod tests {
         assert_eq!(slugify_name("aaaa-bbbb-cccc", 10, true), "aaaa-bbbb");
         assert_eq!(slugify_name("aaaabbbbcccc", 10, true), "aaaabbbbcc");
         assert_eq!(slugify_name("aaaa-bbbb-cccc", 10, false), "aaaa-bbbb");
-        assert_eq!(r("{{ slugify 5 false \"abcdefgh\" }} {{ slugify .name }}"), "abcde dev-cluster");
+        assert_eq!(
+            r("{{ slugify 5 false \"abcdefgh\" }} {{ slugify .name }}"),
+            "abcde dev-cluster"
+        );
     }
 
     #[test]

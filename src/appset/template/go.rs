@@ -20,8 +20,8 @@ use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use gtmpl::{Context, Template, Value as GValue};
 use gtmpl::error::ExecError;
+use gtmpl::{Context, Template, Value as GValue};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -29,27 +29,44 @@ use super::RenderError;
 use super::funcs;
 
 /// Renders `tmpl` with `params` as the dot.
-pub fn render(tmpl: &str, params: &Map<String, Value>, missing_key_error: bool) -> Result<String, RenderError> {
+pub fn render(
+    tmpl: &str,
+    params: &Map<String, Value>,
+    missing_key_error: bool,
+) -> Result<String, RenderError> {
     if uses_named_templates(tmpl) {
         return Err(RenderError::new(format!(
             "failed to parse template {tmpl}: `define`, `template` and `block` are not supported by the offline renderer"
         )));
     }
-    check_parses(tmpl).map_err(|e| RenderError::new(format!("failed to parse template {tmpl}: {e}")))?;
+    check_parses(tmpl)
+        .map_err(|e| RenderError::new(format!("failed to parse template {tmpl}: {e}")))?;
     let mut t = Template::default();
     t.add_funcs(funcs::FUNCS);
-    let parsed = catch_unwind(AssertUnwindSafe(|| t.parse(tmpl)));
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        t.parse(tmpl).map_err(|e| e.to_string())
+    }));
     match parsed {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(RenderError::new(format!("failed to parse template {tmpl}: {e}"))),
-        Err(_) => return Err(RenderError::new(format!("failed to parse template {tmpl}: the template parser crashed"))),
+        Ok(Err(e)) => {
+            return Err(RenderError::new(format!(
+                "failed to parse template {tmpl}: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(RenderError::new(format!(
+                "failed to parse template {tmpl}: the template parser crashed"
+            )));
+        }
     }
     let dot = to_gtmpl_map(params, missing_key_error, 0);
     let ctx = Context::from(dot);
-    let rendered = catch_unwind(AssertUnwindSafe(|| t.render(&ctx)));
+    let rendered = catch_unwind(AssertUnwindSafe(|| {
+        t.render(&ctx).map_err(|e| exec_error(tmpl, e))
+    }));
     match rendered {
         Ok(Ok(s)) => Ok(s),
-        Ok(Err(e)) => Err(exec_error(tmpl, e)),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(RenderError::new(format!(
             "failed to execute go template {tmpl}: the template engine crashed"
         ))),
@@ -82,15 +99,17 @@ fn check_parses(tmpl: &str) -> Result<(), String> {
     }
     let (tx, rx) = mpsc::channel();
     let text = tmpl.to_string();
-    let spawned = thread::Builder::new().name("gtmpl-parse".into()).spawn(move || {
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut t = Template::default();
-            t.add_funcs(funcs::FUNCS);
-            t.parse(text).map_err(|e| e.to_string())
-        }))
-        .unwrap_or_else(|_| Err("the template parser crashed".to_string()));
-        let _ = tx.send(result);
-    });
+    let spawned = thread::Builder::new()
+        .name("gtmpl-parse".into())
+        .spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                let mut t = Template::default();
+                t.add_funcs(funcs::FUNCS);
+                t.parse(text).map_err(|e| e.to_string())
+            }))
+            .unwrap_or_else(|_| Err("the template parser crashed".to_string()));
+            let _ = tx.send(result);
+        });
     if let Err(e) = spawned {
         return Err(format!("cannot start the template parser: {e}"));
     }
@@ -112,7 +131,9 @@ fn check_parses(tmpl: &str) -> Result<(), String> {
 fn exec_error(tmpl: &str, e: ExecError) -> RenderError {
     if let ExecError::NoFiledFor(key, _) = &e {
         return RenderError {
-            message: format!("failed to execute go template {tmpl}: map has no entry for key \"{key}\""),
+            message: format!(
+                "failed to execute go template {tmpl}: map has no entry for key \"{key}\""
+            ),
             missing_key: true,
         };
     }
@@ -137,7 +158,11 @@ fn to_gtmpl_map(map: &Map<String, Value>, strict: bool, depth: usize) -> GValue 
         .iter()
         .map(|(k, v)| (k.clone(), to_gtmpl(v, strict, depth + 1)))
         .collect();
-    if strict { GValue::Object(inner) } else { GValue::Map(inner) }
+    if strict {
+        GValue::Object(inner)
+    } else {
+        GValue::Map(inner)
+    }
 }
 
 /// JSON → gtmpl; maps become `Object`s when missing keys must be errors.
@@ -158,7 +183,12 @@ pub(crate) fn to_gtmpl(v: &Value, strict: bool, depth: usize) -> GValue {
             }
         }
         Value::String(s) => GValue::String(s.clone()),
-        Value::Array(items) => GValue::Array(items.iter().map(|i| to_gtmpl(i, strict, depth + 1)).collect()),
+        Value::Array(items) => GValue::Array(
+            items
+                .iter()
+                .map(|i| to_gtmpl(i, strict, depth + 1))
+                .collect(),
+        ),
         Value::Object(map) => to_gtmpl_map(map, strict, depth),
     }
 }
@@ -178,7 +208,8 @@ pub(crate) fn to_json(v: &GValue, depth: usize) -> Value {
             } else if let Some(u) = n.as_u64() {
                 Value::from(u)
             } else {
-                serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0)).map_or(Value::Null, Value::Number)
+                serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0))
+                    .map_or(Value::Null, Value::Number)
             }
         }
         GValue::Array(items) => Value::Array(items.iter().map(|i| to_json(i, depth + 1)).collect()),
@@ -211,7 +242,13 @@ mod tests {
 
     #[test]
     fn go_renders_nested_fields() {
-        assert_eq!(r("{{.path.basename}}-{{ .name }}", json!({"name": "a", "path": {"basename": "b"}})), "b-a");
+        assert_eq!(
+            r(
+                "{{.path.basename}}-{{ .name }}",
+                json!({"name": "a", "path": {"basename": "b"}})
+            ),
+            "b-a"
+        );
     }
 
     #[test]
@@ -223,10 +260,22 @@ mod tests {
     fn go_missing_key_is_an_error_with_missingkey_error() {
         let err = render("x-{{.missing}}", &p(json!({"name": "a"})), true).unwrap_err();
         assert!(err.missing_key);
-        assert!(err.message.contains("map has no entry for key \"missing\""), "{}", err.message);
-        let err = render("{{.path.nope}}", &p(json!({"path": {"basename": "b"}})), true).unwrap_err();
+        assert!(
+            err.message.contains("map has no entry for key \"missing\""),
+            "{}",
+            err.message
+        );
+        let err = render(
+            "{{.path.nope}}",
+            &p(json!({"path": {"basename": "b"}})),
+            true,
+        )
+        .unwrap_err();
         assert!(err.message.contains("\"nope\""), "{}", err.message);
-        assert_eq!(render("{{.name}}", &p(json!({"name": "a"})), true).unwrap(), "a");
+        assert_eq!(
+            render("{{.name}}", &p(json!({"name": "a"})), true).unwrap(),
+            "a"
+        );
     }
 
     #[test]
@@ -237,23 +286,62 @@ mod tests {
     #[test]
     fn go_parse_error_is_reported() {
         let err = render("{{ .name ", &p(json!({})), false).unwrap_err();
-        assert!(err.message.starts_with("failed to parse template"), "{}", err.message);
+        assert!(
+            err.message.starts_with("failed to parse template"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn go_control_flow_and_builtins() {
         let v = json!({"env": "prod", "n": 3, "segs": ["a", "b"]});
-        assert_eq!(r("{{ if eq .env \"prod\" }}5{{ else }}1{{ end }}", v.clone()), "5");
+        assert_eq!(
+            r("{{ if eq .env \"prod\" }}5{{ else }}1{{ end }}", v.clone()),
+            "5"
+        );
         assert_eq!(r("{{ index .segs 1 }}", v.clone()), "b");
-        assert_eq!(r("{{ range $i, $s := .segs }}{{$i}}={{$s}};{{ end }}", v.clone()), "0=a;1=b;");
+        assert_eq!(
+            r(
+                "{{ range $i, $s := .segs }}{{$i}}={{$s}};{{ end }}",
+                v.clone()
+            ),
+            "0=a;1=b;"
+        );
         assert_eq!(r("{{ printf \"%s-%d\" .env .n }}", v.clone()), "prod-3");
         assert_eq!(r("{{- .env -}}  ", v), "prod");
     }
 
     #[test]
     fn go_named_templates_are_refused_not_overflowed() {
-        let err = render("{{define \"a\"}}{{template \"a\"}}{{end}}{{template \"a\"}}", &p(json!({})), false)
-            .unwrap_err();
+        let err = render(
+            "{{define \"a\"}}{{template \"a\"}}{{end}}{{template \"a\"}}",
+            &p(json!({})),
+            false,
+        )
+        .unwrap_err();
         assert!(err.message.contains("not supported"));
+    }
+}
+
+#[cfg(test)]
+mod malformed {
+    use super::*;
+
+    #[test]
+    fn go_malformed_templates_are_errors_not_hangs() {
+        for t in [
+            "{{ \"abc }}",
+            "{{ ( .a }}",
+            "{{ end }}",
+            "{{ if .a }}",
+            "{{/* x }}",
+            "{{ `raw }}",
+            "{{ 'x }}",
+            "{{ $x := }}",
+        ] {
+            let r = render(t, &Map::new(), false);
+            assert!(r.is_err(), "{t}: {r:?}");
+        }
     }
 }

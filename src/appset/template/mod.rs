@@ -63,7 +63,11 @@ impl std::fmt::Display for RenderError {
 }
 
 /// Argo CD's `Replace`: renders one string.
-pub fn replace(tmpl: &str, params: &Map<String, Value>, opts: Options) -> Result<String, RenderError> {
+pub fn replace(
+    tmpl: &str,
+    params: &Map<String, Value>,
+    opts: Options,
+) -> Result<String, RenderError> {
     if opts.go_template {
         go::render(tmpl, params, opts.missing_key_error)
     } else {
@@ -75,13 +79,24 @@ pub fn replace(tmpl: &str, params: &Map<String, Value>, opts: Options) -> Result
 pub const MAX_DEPTH: usize = 256;
 
 /// Renders every string and every map key of `value`.
-pub fn render_value(value: &Value, params: &Map<String, Value>, opts: Options) -> Result<Value, RenderError> {
+pub fn render_value(
+    value: &Value,
+    params: &Map<String, Value>,
+    opts: Options,
+) -> Result<Value, RenderError> {
     render_at(value, params, opts, 0)
 }
 
-fn render_at(value: &Value, params: &Map<String, Value>, opts: Options, depth: usize) -> Result<Value, RenderError> {
+fn render_at(
+    value: &Value,
+    params: &Map<String, Value>,
+    opts: Options,
+    depth: usize,
+) -> Result<Value, RenderError> {
     if depth > MAX_DEPTH {
-        return Err(RenderError::new(format!("template nested deeper than {MAX_DEPTH} levels")));
+        return Err(RenderError::new(format!(
+            "template nested deeper than {MAX_DEPTH} levels"
+        )));
     }
     Ok(match value {
         Value::String(s) => Value::String(replace(s, params, opts)?),
@@ -118,7 +133,10 @@ mod tests {
 
     #[test]
     fn options_last_missingkey_wins() {
-        let o = Options::new(true, &["missingkey=error".into(), "missingkey=default".into()]);
+        let o = Options::new(
+            true,
+            &["missingkey=error".into(), "missingkey=default".into()],
+        );
         assert!(!o.missing_key_error);
         let o = Options::new(true, &["missingkey=error".into()]);
         assert!(o.missing_key_error);
@@ -128,7 +146,10 @@ mod tests {
     fn render_value_renders_strings_and_keys_but_not_numbers() {
         let tmpl = json!({"metadata": {"labels": {"env-{{name}}": "{{name}}"}}, "replicas": 3, "list": ["{{name}}", true]});
         let out = render_value(&tmpl, &p(json!({"name": "dev"})), Options::default()).unwrap();
-        assert_eq!(out, json!({"metadata": {"labels": {"env-dev": "dev"}}, "replicas": 3, "list": ["dev", true]}));
+        assert_eq!(
+            out,
+            json!({"metadata": {"labels": {"env-dev": "dev"}}, "replicas": 3, "list": ["dev", true]})
+        );
     }
 
     #[test]
