@@ -580,3 +580,37 @@ mod tests {
         assert!(x.applications.is_empty());
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use serde_json::json;
+
+    /// Malformed ApplicationSets give errors, never panics.
+    #[test]
+    fn malformed_appsets_do_not_panic() {
+        let cases = [
+            json!(null),
+            json!({"spec": null}),
+            json!({"spec": {"generators": [null, 1, "x", [], {}]}}),
+            json!({"spec": {"generators": [{"list": {"elements": [1, [], null, {"values": [1]}]}}]}}),
+            json!({"spec": {"generators": [{"list": {"elements": "x", "elementsYaml": 3}}]}}),
+            json!({"spec": {"generators": [{"matrix": {"generators": "x"}}, {"merge": {"generators": [{}, {}], "mergeKeys": [1]}}]}}),
+            json!({"spec": {"generators": [{"clusters": {"selector": {"matchExpressions": [{"operator": "In"}, 3]}, "values": {"a": 1}}}]}}),
+            json!({"spec": {"generators": [{"git": {"repoURL": 5, "files": [{"path": "["}]}}]}}),
+            json!({"spec": {"goTemplate": true, "goTemplateOptions": "x", "generators": [{"list": {"elements": [{"a": "b"}]}}],
+                "template": {"metadata": {"name": "{{ .a | substr 5 1 }}{{ index .a 9 }}"}, "spec": []}, "templatePatch": "[1]"}}),
+            json!({"spec": {"generators": [{"list": {"elements": [{"a": "b"}]}}], "template": {"metadata": {"name": "{{a}} {{"}}, "templatePatch": 7}}),
+            json!({"spec": {"generators": [{"list": {"elements": [{"a": "b"}]}, "selector": "x"}], "template": "x"}}),
+            json!({"spec": {"generators": [{"scmProvider": {}}, {"plugin": {}}]}}),
+        ];
+        for (i, appset) in cases.iter().enumerate() {
+            let x = expand(appset, &Environment::default());
+            let _ = (i, x.argocd_generates());
+        }
+        let x = expand(&cases[5], &Environment::default());
+        assert_eq!(x.errors.len(), 2);
+        let x = expand(&cases[11], &Environment::default());
+        assert!(x.errors.iter().all(|e| e.rule == "generator-unsupported"));
+    }
+}

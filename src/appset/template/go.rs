@@ -73,6 +73,9 @@ pub fn render(
     }
 }
 
+/// Deepest `if`/`range`/`with` or parenthesis nesting accepted.
+const MAX_NESTING: usize = 50;
+
 /// How long gtmpl may take to parse one template.
 const PARSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -90,12 +93,41 @@ fn check_parses(tmpl: &str) -> Result<(), String> {
         return Ok(());
     }
     // The common case needs no thread: an action opened and never closed.
+    // Deep nesting is refused too: gtmpl parses recursively and a stack
+    // overflow cannot be caught.
     let mut rest = tmpl;
+    let mut blocks = 0usize;
     while let Some(open) = rest.find("{{") {
-        match rest[open + 2..].find("}}") {
-            Some(close) => rest = &rest[open + 2 + close + 2..],
-            None => return Err("unclosed action".into()),
+        let Some(close) = rest[open + 2..].find("}}") else {
+            return Err("unclosed action".into());
+        };
+        let action = rest[open + 2..open + 2 + close]
+            .trim_start_matches('-')
+            .trim_start();
+        let word = action
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default();
+        match word {
+            "if" | "range" | "with" => blocks += 1,
+            "end" => blocks = blocks.saturating_sub(1),
+            _ => {}
         }
+        let mut parens = 0usize;
+        for c in action.chars() {
+            match c {
+                '(' => parens += 1,
+                ')' => parens = parens.saturating_sub(1),
+                _ => {}
+            }
+            if parens > MAX_NESTING {
+                return Err(format!("parentheses nested deeper than {MAX_NESTING}"));
+            }
+        }
+        if blocks > MAX_NESTING {
+            return Err(format!("blocks nested deeper than {MAX_NESTING}"));
+        }
+        rest = &rest[open + 2 + close + 2..];
     }
     let (tx, rx) = mpsc::channel();
     let text = tmpl.to_string();
@@ -327,6 +359,16 @@ mod tests {
 #[cfg(test)]
 mod malformed {
     use super::*;
+
+    #[test]
+    fn go_deep_nesting_is_refused_not_overflowed() {
+        let deep_ifs = "{{ if true }}".repeat(200) + &"{{ end }}".repeat(200);
+        assert!(render(&deep_ifs, &Map::new(), false).is_err());
+        let deep_parens = format!("{{{{ {}1{} }}}}", "(".repeat(200), ")".repeat(200));
+        assert!(render(&deep_parens, &Map::new(), false).is_err());
+        let ok = "{{ if true }}{{ if true }}x{{ end }}{{ end }}";
+        assert_eq!(render(ok, &Map::new(), false).unwrap(), "x");
+    }
 
     #[test]
     fn go_malformed_templates_are_errors_not_hangs() {

@@ -7,11 +7,15 @@ use serde_json::Value;
 /// `fmt.Sprintf("%v", v)` for a value decoded by `encoding/json`.
 pub fn sprint(v: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, v);
+    write_value(&mut out, v, 0);
     out
 }
 
-fn write_value(out: &mut String, v: &Value) {
+fn write_value(out: &mut String, v: &Value, depth: usize) {
+    if depth > super::MAX_DEPTH {
+        out.push_str("...");
+        return;
+    }
     match v {
         Value::Null => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -23,7 +27,7 @@ fn write_value(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_value(out, item);
+                write_value(out, item, depth + 1);
             }
             out.push(']');
         }
@@ -39,7 +43,7 @@ fn write_value(out: &mut String, v: &Value) {
                 out.push_str(k);
                 out.push(':');
                 if let Some(item) = map.get(k) {
-                    write_value(out, item);
+                    write_value(out, item, depth + 1);
                 }
             }
             out.push(']');
