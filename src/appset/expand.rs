@@ -147,8 +147,8 @@ impl Render<'_> {
 
         // Argo CD returns the template untouched for an empty parameter set.
         if !params.is_empty() {
-            app = template::render_value(&app, params, self.opts)
-                .map_err(|e| ("/spec/template".to_string(), e.message))?;
+            app = template::render_value_located(&app, params, self.opts, "/spec/template")
+                .map_err(|(pointer, e)| (pointer, e.message))?;
             let has_finalizers = app
                 .pointer("/metadata/finalizers")
                 .and_then(Value::as_array)
@@ -396,6 +396,7 @@ mod tests {
             "{}",
             e.message
         );
+        assert_eq!(e.pointer, "/spec/template/spec/destination/namespace");
         assert!(
             x.applications[0].manifest["metadata"]
                 .get("namespace")

@@ -84,28 +84,48 @@ pub fn render_value(
     params: &Map<String, Value>,
     opts: Options,
 ) -> Result<Value, RenderError> {
-    render_at(value, params, opts, 0)
+    render_at(value, params, opts, "", 0).map_err(|(_, e)| e)
+}
+
+/// `render_value`, naming the JSON pointer (below `base`) of what failed.
+pub fn render_value_located(
+    value: &Value,
+    params: &Map<String, Value>,
+    opts: Options,
+    base: &str,
+) -> Result<Value, (String, RenderError)> {
+    render_at(value, params, opts, base, 0)
 }
 
 fn render_at(
     value: &Value,
     params: &Map<String, Value>,
     opts: Options,
+    pointer: &str,
     depth: usize,
-) -> Result<Value, RenderError> {
+) -> Result<Value, (String, RenderError)> {
     if depth > MAX_DEPTH {
-        return Err(RenderError::new(format!(
-            "template nested deeper than {MAX_DEPTH} levels"
-        )));
+        return Err((
+            pointer.to_string(),
+            RenderError::new(format!("template nested deeper than {MAX_DEPTH} levels")),
+        ));
     }
+    let at = |e: RenderError| (pointer.to_string(), e);
     Ok(match value {
-        Value::String(s) => Value::String(replace(s, params, opts)?),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| render_at(v, params, opts, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::String(s) => Value::String(replace(s, params, opts).map_err(at)?),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, v) in items.iter().enumerate() {
+                out.push(render_at(
+                    v,
+                    params,
+                    opts,
+                    &format!("{pointer}/{i}"),
+                    depth + 1,
+                )?);
+            }
+            Value::Array(out)
+        }
         Value::Object(map) => {
             let mut out = Map::new();
             for (k, v) in map {
@@ -113,8 +133,9 @@ fn render_at(
                 if v.is_null() {
                     continue;
                 }
-                let v = render_at(v, params, opts, depth + 1)?;
-                out.insert(replace(k, params, opts)?, v);
+                let child = crate::yaml::pointer_push(pointer, k);
+                let v = render_at(v, params, opts, &child, depth + 1)?;
+                out.insert(replace(k, params, opts).map_err(|e| (child.clone(), e))?, v);
             }
             Value::Object(out)
         }
@@ -167,5 +188,18 @@ mod tests {
         }
         let err = render_value(&v, &Map::new(), Options::default()).unwrap_err();
         assert!(err.message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn render_value_located_names_the_failing_field() {
+        let tmpl = json!({"spec": {"destination": {"namespace": "{{ .ns }}"}, "list": ["ok", "{{ fail \"x\" }}"]}});
+        let (ptr, _) = render_value_located(
+            &tmpl,
+            &Map::new(),
+            Options::new(true, &["missingkey=error".into()]),
+            "/spec/template",
+        )
+        .unwrap_err();
+        assert_eq!(ptr, "/spec/template/spec/destination/namespace");
     }
 }
