@@ -6,9 +6,27 @@
 //! recovers where it can (a non-string list value is rendered as the string it
 //! was meant to be) so that one mistake does not hide the next; whether Argo CD
 //! itself would have generated anything is `Expansion::argocd_generates`.
+//!
+//! Checked against argo-cd's `applicationset/` sources. Knowingly different:
+//! - order: Argo CD lists cluster Secrets and merge results in Go map order
+//!   (random); here clusters keep the scenario's order and merge keeps the
+//!   base generator's order;
+//! - git: the served directory's working tree is read as it is (`revision`
+//!   is not checked out, untracked files count); the AppProject lookup the
+//!   git generator does is skipped;
+//! - Go templates run on gtmpl: `range` over a map is not key-sorted, maps
+//!   and lists print in Rust debug form, numbers print as Rust does
+//!   (`1000000`, Go's float64 prints `1e+06`), `define`/`template`/`block`
+//!   are refused, and only the common Sprig functions exist
+//!   (`template::funcs`);
+//! - `scmProvider`, `pullRequest`, `clusterDecisionResource` and `plugin`
+//!   need live services: reported as `generator-unsupported`;
+//! - the Application is kept as JSON: fields unknown to Argo CD's types are
+//!   not dropped (lint reports them), and duplicate names are kept.
 
 mod expand;
 pub mod generators;
+mod patch;
 pub mod template;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,1084 @@
+//! The functions Argo CD gives Go templates: Sprig (`GenericFuncMap` without
+//! `env`, `expandenv`, `getHostByName`) and its own `normalize`, `slugify`,
+//! `toYaml`, `fromYaml`, `fromYamlArray`. The commonly used Sprig functions
+//! are here; the rest fail as undefined functions.
+//!
+//! Arguments come as in Go: a piped value is the last argument.
+
+use base64::Engine;
+use gtmpl::{Func, FuncError, Value};
+use regex::Regex;
+use std::collections::HashMap;
+
+use super::go::{to_gtmpl, to_json};
+use super::gofmt;
+use super::sha256;
+
+/// Longest string a function may build (`repeat`, `indent`): a template that
+/// asks for more is an error rather than an out-of-memory.
+const MAX_OUTPUT: usize = 1 << 20;
+
+pub const FUNCS: &[(&str, Func)] = &[
+    ("default", default),
+    ("empty", empty),
+    ("coalesce", coalesce),
+    ("ternary", ternary),
+    ("quote", quote),
+    ("squote", squote),
+    ("upper", upper),
+    ("lower", lower),
+    ("title", title),
+    ("trim", trim),
+    ("trimAll", trim_all),
+    ("trimPrefix", trim_prefix),
+    ("trimSuffix", trim_suffix),
+    ("nospace", nospace),
+    ("replace", replace),
+    ("contains", contains),
+    ("hasPrefix", has_prefix),
+    ("hasSuffix", has_suffix),
+    ("split", split),
+    ("splitList", split_list),
+    ("join", join),
+    ("cat", cat),
+    ("list", list),
+    ("first", first),
+    ("last", last),
+    ("has", has),
+    ("uniq", uniq),
+    ("sortAlpha", sort_alpha),
+    ("dict", dict),
+    ("get", get),
+    ("hasKey", has_key),
+    ("keys", keys),
+    ("toJson", to_json_fn),
+    ("toPrettyJson", to_pretty_json),
+    ("toString", to_string),
+    ("int", int),
+    ("int64", int),
+    ("atoi", atoi),
+    ("float64", float64),
+    ("add", add),
+    ("add1", add1),
+    ("sub", sub),
+    ("mul", mul),
+    ("div", div),
+    ("mod", modulo),
+    ("max", max),
+    ("min", min),
+    ("repeat", repeat),
+    ("substr", substr),
+    ("trunc", trunc),
+    ("b64enc", b64enc),
+    ("b64dec", b64dec),
+    ("sha256sum", sha256sum),
+    ("regexMatch", regex_match),
+    ("regexFind", regex_find),
+    ("regexReplaceAll", regex_replace_all),
+    ("regexReplaceAllLiteral", regex_replace_all_literal),
+    ("indent", indent),
+    ("nindent", nindent),
+    ("required", required),
+    ("fail", fail),
+    ("normalize", normalize),
+    ("slugify", slugify),
+    ("toYaml", to_yaml),
+    ("fromYaml", from_yaml),
+    ("fromYamlArray", from_yaml_array),
+];
+
+fn err(msg: impl Into<String>) -> FuncError {
+    FuncError::Generic(msg.into())
+}
+
+fn exactly(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(FuncError::ExactlyXArgs(name.into(), n))
+    }
+}
+
+fn at_least(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
+    if args.len() >= n {
+        Ok(())
+    } else {
+        Err(FuncError::AtLeastXArgs(name.into(), n))
+    }
+}
+
+/// A `string` parameter of a Go function: anything else is a type error in Go.
+fn string_arg(name: &str, v: &Value) -> Result<String, FuncError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::NoValue | Value::Nil => Err(err(format!("{name}: invalid value; expected string"))),
+        other => Err(err(format!(
+            "{name}: wrong type for value; expected string; got {}",
+            go_type(other)
+        ))),
+    }
+}
+
+/// An `int` parameter (Go converts untyped constants; a float value is refused).
+fn int_arg(name: &str, v: &Value) -> Result<i64, FuncError> {
+    if let Value::Number(n) = v {
+        if let Some(i) = n.as_i64() {
+            return Ok(i);
+        }
+        if let Some(f) = n.as_f64()
+            && f.fract() == 0.0
+            && f.abs() < 9.0e15
+        {
+            return Ok(f as i64);
+        }
+    }
+    Err(err(format!(
+        "{name}: wrong type for value; expected int; got {}",
+        go_type(v)
+    )))
+}
+
+fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::NoValue | Value::Nil => "<nil>",
+        Value::Bool(_) => "bool",
+        Value::String(_) => "string",
+        Value::Number(n) if n.as_i64().is_some() || n.as_u64().is_some() => "int",
+        Value::Number(_) => "float64",
+        Value::Array(_) => "[]interface {}",
+        Value::Map(_) | Value::Object(_) => "map[string]interface {}",
+        Value::Function(_) => "func",
+    }
+}
+
+/// Sprig's `strval`: `fmt.Sprintf("%v")` for non-strings.
+fn strval(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::NoValue | Value::Nil => "<nil>".into(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.to_string(),
+            (_, Some(u)) => u.to_string(),
+            _ => gofmt::float(n.as_f64().unwrap_or(0.0)),
+        },
+        other => gofmt::sprint(&to_json(other, 0)),
+    }
+}
+
+/// `cast.ToInt64` as Sprig's arithmetic uses it: failures are 0.
+fn to_i64(v: &Value) -> i64 {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(0),
+        Value::String(s) => parse_go_int(s.trim()).unwrap_or(0),
+        Value::Bool(b) => i64::from(*b),
+        _ => 0,
+    }
+}
+
+/// `strconv.ParseInt(s, 0, 0)`: base prefixes, a leading `0` means octal.
+fn parse_go_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let body = body.replace('_', "");
+    let (radix, digits) =
+        if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, h.to_string())
+        } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (2, b.to_string())
+        } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (8, o.to_string())
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, body[1..].to_string())
+        } else {
+            (10, body)
+        };
+    let n = i64::from_str_radix(&digits, radix).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::NoValue | Value::Nil => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Map(m) | Value::Object(m) => m.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Function(_) => false,
+    }
+}
+
+fn default(args: &[Value]) -> Result<Value, FuncError> {
+    at_least("default", args, 1)?;
+    match args.get(1) {
+        Some(given) if !is_empty(given) => Ok(given.clone()),
+        _ => Ok(args[0].clone()),
+    }
+}
+
+fn empty(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("empty", args, 1)?;
+    Ok(Value::Bool(is_empty(&args[0])))
+}
+
+fn coalesce(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(args
+        .iter()
+        .find(|v| !is_empty(v))
+        .cloned()
+        .unwrap_or(Value::Nil))
+}
+
+fn ternary(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("ternary", args, 3)?;
+    match &args[2] {
+        Value::Bool(true) => Ok(args[0].clone()),
+        Value::Bool(false) => Ok(args[1].clone()),
+        other => Err(err(format!(
+            "ternary: wrong type for value; expected bool; got {}",
+            go_type(other)
+        ))),
+    }
+}
+
+fn quote(args: &[Value]) -> Result<Value, FuncError> {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+        .map(|v| go_quote(&strval(v)))
+        .collect();
+    Ok(Value::String(parts.join(" ")))
+}
+
+/// Go's `%q` for printable text.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn squote(args: &[Value]) -> Result<Value, FuncError> {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+        .map(|v| format!("'{}'", strval(v)))
+        .collect();
+    Ok(Value::String(parts.join(" ")))
+}
+
+fn one_str(name: &str, args: &[Value]) -> Result<String, FuncError> {
+    exactly(name, args, 1)?;
+    string_arg(name, &args[0])
+}
+
+fn upper(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(one_str("upper", args)?.to_uppercase()))
+}
+
+fn lower(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(one_str("lower", args)?.to_lowercase()))
+}
+
+/// Go's `strings.Title`: a letter after a separator is upper-cased.
+fn title(args: &[Value]) -> Result<Value, FuncError> {
+    let s = one_str("title", args)?;
+    let mut out = String::with_capacity(s.len());
+    let mut prev_sep = true;
+    for c in s.chars() {
+        if prev_sep {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        prev_sep = !(c.is_alphanumeric() || c == '_' || c == '\'');
+    }
+    Ok(Value::String(out))
+}
+
+fn trim(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(one_str("trim", args)?.trim().to_string()))
+}
+
+fn nospace(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(
+        one_str("nospace", args)?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect(),
+    ))
+}
+
+fn two_str(name: &str, args: &[Value]) -> Result<(String, String), FuncError> {
+    exactly(name, args, 2)?;
+    Ok((string_arg(name, &args[0])?, string_arg(name, &args[1])?))
+}
+
+fn trim_all(args: &[Value]) -> Result<Value, FuncError> {
+    let (cut, s) = two_str("trimAll", args)?;
+    Ok(Value::String(
+        s.trim_matches(|c| cut.contains(c)).to_string(),
+    ))
+}
+
+fn trim_prefix(args: &[Value]) -> Result<Value, FuncError> {
+    let (p, s) = two_str("trimPrefix", args)?;
+    Ok(Value::String(
+        s.strip_prefix(p.as_str()).unwrap_or(&s).to_string(),
+    ))
+}
+
+fn trim_suffix(args: &[Value]) -> Result<Value, FuncError> {
+    let (p, s) = two_str("trimSuffix", args)?;
+    Ok(Value::String(
+        s.strip_suffix(p.as_str()).unwrap_or(&s).to_string(),
+    ))
+}
+
+fn replace(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("replace", args, 3)?;
+    let old = string_arg("replace", &args[0])?;
+    let new = string_arg("replace", &args[1])?;
+    let src = string_arg("replace", &args[2])?;
+    if old.is_empty() {
+        // Go inserts `new` around every rune; keep it bounded.
+        let mut out = new.clone();
+        for c in src.chars() {
+            out.push(c);
+            out.push_str(&new);
+            if out.len() > MAX_OUTPUT {
+                return Err(err("replace: result too large"));
+            }
+        }
+        return Ok(Value::String(out));
+    }
+    Ok(Value::String(src.replace(&old, &new)))
+}
+
+fn contains(args: &[Value]) -> Result<Value, FuncError> {
+    let (sub, s) = two_str("contains", args)?;
+    Ok(Value::Bool(s.contains(&sub)))
+}
+
+fn has_prefix(args: &[Value]) -> Result<Value, FuncError> {
+    let (p, s) = two_str("hasPrefix", args)?;
+    Ok(Value::Bool(s.starts_with(&p)))
+}
+
+fn has_suffix(args: &[Value]) -> Result<Value, FuncError> {
+    let (p, s) = two_str("hasSuffix", args)?;
+    Ok(Value::Bool(s.ends_with(&p)))
+}
+
+/// Go's `strings.Split`: an empty separator splits into characters.
+fn go_split(sep: &str, s: &str) -> Vec<String> {
+    if sep.is_empty() {
+        s.chars().map(String::from).collect()
+    } else {
+        s.split(sep).map(String::from).collect()
+    }
+}
+
+fn split(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("split", args, 2)?;
+    let sep = string_arg("split", &args[0])?;
+    let s = strval(&args[1]);
+    let map: HashMap<String, Value> = go_split(&sep, &s)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| (format!("_{i}"), Value::String(part)))
+        .collect();
+    Ok(Value::Map(map))
+}
+
+fn split_list(args: &[Value]) -> Result<Value, FuncError> {
+    let (sep, s) = two_str("splitList", args)?;
+    Ok(Value::Array(
+        go_split(&sep, &s).into_iter().map(Value::String).collect(),
+    ))
+}
+
+fn join(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("join", args, 2)?;
+    let sep = string_arg("join", &args[0])?;
+    let parts: Vec<String> = match &args[1] {
+        Value::Array(items) => items
+            .iter()
+            .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+            .map(strval)
+            .collect(),
+        Value::Nil | Value::NoValue => vec![],
+        other => vec![strval(other)],
+    };
+    Ok(Value::String(parts.join(&sep)))
+}
+
+fn cat(args: &[Value]) -> Result<Value, FuncError> {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+        .map(strval)
+        .collect();
+    Ok(Value::String(parts.join(" ")))
+}
+
+fn list(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::Array(args.to_vec()))
+}
+
+fn list_arg<'a>(name: &str, v: &'a Value) -> Result<&'a [Value], FuncError> {
+    match v {
+        Value::Array(items) => Ok(items),
+        other => Err(err(format!(
+            "Cannot find {name} on type {}",
+            go_type(other)
+        ))),
+    }
+}
+
+fn first(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("first", args, 1)?;
+    Ok(list_arg("first", &args[0])?
+        .first()
+        .cloned()
+        .unwrap_or(Value::Nil))
+}
+
+fn last(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("last", args, 1)?;
+    Ok(list_arg("last", &args[0])?
+        .last()
+        .cloned()
+        .unwrap_or(Value::Nil))
+}
+
+fn has(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("has", args, 2)?;
+    let items = list_arg("has", &args[1])?;
+    Ok(Value::Bool(items.contains(&args[0])))
+}
+
+fn uniq(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("uniq", args, 1)?;
+    let mut out: Vec<Value> = Vec::new();
+    for v in list_arg("uniq", &args[0])? {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+fn sort_alpha(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("sortAlpha", args, 1)?;
+    let mut out: Vec<String> = match &args[0] {
+        Value::Array(items) => items.iter().map(strval).collect(),
+        other => vec![strval(other)],
+    };
+    out.sort();
+    Ok(Value::Array(out.into_iter().map(Value::String).collect()))
+}
+
+fn dict(args: &[Value]) -> Result<Value, FuncError> {
+    let mut map = HashMap::new();
+    for pair in args.chunks(2) {
+        let key = strval(&pair[0]);
+        map.insert(
+            key,
+            pair.get(1).cloned().unwrap_or(Value::String(String::new())),
+        );
+    }
+    Ok(Value::Map(map))
+}
+
+fn map_arg<'a>(name: &str, v: &'a Value) -> Result<&'a HashMap<String, Value>, FuncError> {
+    match v {
+        Value::Map(m) | Value::Object(m) => Ok(m),
+        other => Err(err(format!(
+            "{name}: wrong type for value; expected map[string]interface {{}}; got {}",
+            go_type(other)
+        ))),
+    }
+}
+
+fn get(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("get", args, 2)?;
+    let map = map_arg("get", &args[0])?;
+    let key = string_arg("get", &args[1])?;
+    Ok(map
+        .get(&key)
+        .cloned()
+        .unwrap_or(Value::String(String::new())))
+}
+
+fn has_key(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("hasKey", args, 2)?;
+    let map = map_arg("hasKey", &args[0])?;
+    let key = string_arg("hasKey", &args[1])?;
+    Ok(Value::Bool(map.contains_key(&key)))
+}
+
+/// Sprig returns keys in map order (random in Go); sorted here.
+fn keys(args: &[Value]) -> Result<Value, FuncError> {
+    let mut out: Vec<String> = Vec::new();
+    for a in args {
+        out.extend(map_arg("keys", a)?.keys().cloned());
+    }
+    out.sort();
+    Ok(Value::Array(out.into_iter().map(Value::String).collect()))
+}
+
+/// `encoding/json` escapes HTML characters; serde_json does not.
+fn go_json_escape(s: String) -> String {
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn to_json_fn(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("toJson", args, 1)?;
+    let json = serde_json::to_string(&to_json(&args[0], 0)).unwrap_or_default();
+    Ok(Value::String(go_json_escape(json)))
+}
+
+fn to_pretty_json(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("toPrettyJson", args, 1)?;
+    let json = serde_json::to_string_pretty(&to_json(&args[0], 0)).unwrap_or_default();
+    Ok(Value::String(go_json_escape(json)))
+}
+
+fn to_string(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("toString", args, 1)?;
+    Ok(Value::String(strval(&args[0])))
+}
+
+fn int(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("int", args, 1)?;
+    Ok(Value::from(to_i64(&args[0])))
+}
+
+fn atoi(args: &[Value]) -> Result<Value, FuncError> {
+    let s = one_str("atoi", args)?;
+    Ok(Value::from(s.parse::<i64>().unwrap_or(0)))
+}
+
+fn float64(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("float64", args, 1)?;
+    let f = match &args[0] {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+        Value::String(s) => s.trim().parse().unwrap_or(0.0),
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        _ => 0.0,
+    };
+    Ok(Value::from(f))
+}
+
+fn add(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::from(
+        args.iter().fold(0i64, |a, v| a.wrapping_add(to_i64(v))),
+    ))
+}
+
+fn add1(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("add1", args, 1)?;
+    Ok(Value::from(to_i64(&args[0]).wrapping_add(1)))
+}
+
+fn sub(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("sub", args, 2)?;
+    Ok(Value::from(to_i64(&args[0]).wrapping_sub(to_i64(&args[1]))))
+}
+
+fn mul(args: &[Value]) -> Result<Value, FuncError> {
+    at_least("mul", args, 1)?;
+    Ok(Value::from(
+        args.iter().fold(1i64, |a, v| a.wrapping_mul(to_i64(v))),
+    ))
+}
+
+fn div(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("div", args, 2)?;
+    to_i64(&args[0])
+        .checked_div(to_i64(&args[1]))
+        .map(Value::from)
+        .ok_or_else(|| err("div: runtime error: integer divide by zero"))
+}
+
+fn modulo(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("mod", args, 2)?;
+    to_i64(&args[0])
+        .checked_rem(to_i64(&args[1]))
+        .map(Value::from)
+        .ok_or_else(|| err("mod: runtime error: integer divide by zero"))
+}
+
+fn max(args: &[Value]) -> Result<Value, FuncError> {
+    at_least("max", args, 1)?;
+    Ok(Value::from(args.iter().map(to_i64).max().unwrap_or(0)))
+}
+
+fn min(args: &[Value]) -> Result<Value, FuncError> {
+    at_least("min", args, 1)?;
+    Ok(Value::from(args.iter().map(to_i64).min().unwrap_or(0)))
+}
+
+fn repeat(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("repeat", args, 2)?;
+    let n = int_arg("repeat", &args[0])?;
+    let s = string_arg("repeat", &args[1])?;
+    let n = usize::try_from(n).map_err(|_| err("repeat: negative Repeat count"))?;
+    if s.len().saturating_mul(n) > MAX_OUTPUT {
+        return Err(err("repeat: result too large"));
+    }
+    Ok(Value::String(s.repeat(n)))
+}
+
+/// Byte index `i` clamped to a character boundary of `s` (Go slices bytes).
+fn boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn substr(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("substr", args, 3)?;
+    let start = int_arg("substr", &args[0])?;
+    let end = int_arg("substr", &args[1])?;
+    let s = string_arg("substr", &args[2])?;
+    let len = s.len() as i64;
+    let (a, b) = if start < 0 {
+        (0, end)
+    } else if end < 0 || end > len {
+        (start, len)
+    } else {
+        (start, end)
+    };
+    if a > b || b > len || a > len || b < 0 {
+        return Err(err(format!("substr: slice bounds out of range [{a}:{b}]")));
+    }
+    let (a, b) = (boundary(&s, a as usize), boundary(&s, b as usize));
+    Ok(Value::String(s[a..b].to_string()))
+}
+
+fn trunc(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("trunc", args, 2)?;
+    let c = int_arg("trunc", &args[0])?;
+    let s = string_arg("trunc", &args[1])?;
+    let len = s.len() as i64;
+    let out = if c < 0 && len + c > 0 {
+        &s[boundary(&s, (len + c) as usize)..]
+    } else if c >= 0 && len > c {
+        &s[..boundary(&s, c as usize)]
+    } else {
+        &s
+    };
+    Ok(Value::String(out.to_string()))
+}
+
+fn b64enc(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("b64enc", args, 1)?;
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(strval(&args[0])),
+    ))
+}
+
+fn b64dec(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("b64dec", args, 1)?;
+    let s = strval(&args[0]);
+    // Sprig returns the error text as the result.
+    Ok(Value::String(
+        match base64::engine::general_purpose::STANDARD.decode(s.as_bytes()) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => format!("illegal base64 data: {e}"),
+        },
+    ))
+}
+
+fn sha256sum(args: &[Value]) -> Result<Value, FuncError> {
+    let s = one_str("sha256sum", args)?;
+    Ok(Value::String(sha256::hex_digest(s.as_bytes())))
+}
+
+fn compile(name: &str, re: &str) -> Result<Regex, FuncError> {
+    Regex::new(re).map_err(|e| err(format!("{name}: error parsing regexp: {e}")))
+}
+
+fn regex_match(args: &[Value]) -> Result<Value, FuncError> {
+    let (re, s) = two_str("regexMatch", args)?;
+    // Sprig's `regexMatch` answers false for an invalid expression.
+    Ok(Value::Bool(Regex::new(&re).is_ok_and(|r| r.is_match(&s))))
+}
+
+fn regex_find(args: &[Value]) -> Result<Value, FuncError> {
+    let (re, s) = two_str("regexFind", args)?;
+    let r = compile("regexFind", &re)?;
+    Ok(Value::String(
+        r.find(&s)
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+    ))
+}
+
+fn regex_replace_all(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("regexReplaceAll", args, 3)?;
+    let re = compile("regexReplaceAll", &string_arg("regexReplaceAll", &args[0])?)?;
+    let s = string_arg("regexReplaceAll", &args[1])?;
+    let repl = string_arg("regexReplaceAll", &args[2])?;
+    Ok(Value::String(
+        re.replace_all(&s, repl.as_str()).into_owned(),
+    ))
+}
+
+fn regex_replace_all_literal(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("regexReplaceAllLiteral", args, 3)?;
+    let re = compile(
+        "regexReplaceAllLiteral",
+        &string_arg("regexReplaceAllLiteral", &args[0])?,
+    )?;
+    let s = string_arg("regexReplaceAllLiteral", &args[1])?;
+    let repl = string_arg("regexReplaceAllLiteral", &args[2])?;
+    Ok(Value::String(
+        re.replace_all(&s, regex::NoExpand(&repl)).into_owned(),
+    ))
+}
+
+fn indent_str(name: &str, args: &[Value]) -> Result<String, FuncError> {
+    exactly(name, args, 2)?;
+    let n = usize::try_from(int_arg(name, &args[0])?).unwrap_or(0);
+    let s = string_arg(name, &args[1])?;
+    let lines = s.matches('\n').count() + 1;
+    if n.saturating_mul(lines).saturating_add(s.len()) > MAX_OUTPUT {
+        return Err(err(format!("{name}: result too large")));
+    }
+    let pad = " ".repeat(n);
+    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
+}
+
+fn indent(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(indent_str("indent", args)?))
+}
+
+fn nindent(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(format!("\n{}", indent_str("nindent", args)?)))
+}
+
+fn required(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("required", args, 2)?;
+    let msg = strval(&args[0]);
+    match &args[1] {
+        Value::Nil | Value::NoValue => Err(err(msg)),
+        Value::String(s) if s.is_empty() => Err(err(msg)),
+        v => Ok(v.clone()),
+    }
+}
+
+fn fail(args: &[Value]) -> Result<Value, FuncError> {
+    let msg = one_str("fail", args)?;
+    Err(err(msg))
+}
+
+/// Argo CD's `SanitizeName`: lowercase, `[^-a-z0-9.]` → `-`, at most 253
+/// bytes, no leading or trailing `-` or `.`.
+pub fn sanitize_name(name: &str) -> String {
+    let lowered = name.to_lowercase();
+    let mut out: String = lowered
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    // Every character is ASCII now, so byte truncation is safe.
+    out.truncate(253);
+    out.trim_matches(|c| c == '-' || c == '.').to_string()
+}
+
+/// Argo CD's `SlugifyName`: `SanitizeName`, then gosimple/slug (v1.15)
+/// `Make` with the given maximum length (default 50) and smart truncation
+/// (default on: cut at the last `-` before the limit).
+pub fn slugify_name(name: &str, max_len: usize, smart: bool) -> String {
+    let mut s = sanitize_name(name);
+    if !smart && max_len > 0 && s.len() >= max_len {
+        s.truncate(max_len);
+    }
+    // slug keeps [a-zA-Z0-9_-]; the `.` left by SanitizeName becomes `-`.
+    let mut collapsed = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            c
+        } else {
+            '-'
+        };
+        if c == '-' && collapsed.ends_with('-') {
+            continue;
+        }
+        collapsed.push(c);
+    }
+    let mut out = collapsed.trim_matches(|c| c == '-' || c == '_').to_string();
+    if smart && max_len > 0 && out.len() > max_len {
+        let bytes = out.as_bytes();
+        let cut = (0..=max_len)
+            .rev()
+            .find(|&i| bytes.get(i) == Some(&b'-'))
+            .unwrap_or(max_len);
+        out.truncate(cut);
+    }
+    out
+}
+
+fn normalize(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(sanitize_name(&one_str("normalize", args)?)))
+}
+
+fn slugify(args: &[Value]) -> Result<Value, FuncError> {
+    let mut max_len = 50usize;
+    let mut smart = true;
+    let mut name = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i + 1 == args.len() {
+            name = string_arg("slugify", a)?;
+        } else if i == 0 {
+            max_len = usize::try_from(int_arg("slugify", a)?).unwrap_or(0);
+        } else if i == 1 {
+            match a {
+                Value::Bool(b) => smart = *b,
+                other => {
+                    return Err(err(format!(
+                        "slugify: expected bool; got {}",
+                        go_type(other)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Value::String(slugify_name(&name, max_len, smart)))
+}
+
+fn to_yaml(args: &[Value]) -> Result<Value, FuncError> {
+    exactly("toYaml", args, 1)?;
+    let json = to_json(&args[0], 0);
+    let text = crate::yaml::to_string(&json);
+    Ok(Value::String(
+        text.strip_suffix('\n').unwrap_or(&text).to_string(),
+    ))
+}
+
+/// The first document of `text` (an empty text is YAML `null`).
+fn parse_yaml(name: &str, text: &str) -> Result<serde_json::Value, FuncError> {
+    let docs = crate::yaml::parse(text).map_err(|e| err(format!("{name}: {e}")))?;
+    Ok(docs
+        .into_iter()
+        .next()
+        .map(|d| d.value)
+        .unwrap_or(serde_json::Value::Null))
+}
+
+fn from_yaml(args: &[Value]) -> Result<Value, FuncError> {
+    let text = one_str("fromYaml", args)?;
+    match parse_yaml("fromYaml", &text)? {
+        serde_json::Value::Null => Ok(Value::Map(HashMap::new())),
+        v @ serde_json::Value::Object(_) => Ok(to_gtmpl(&v, false, 0)),
+        _ => Err(err(
+            "fromYaml: error unmarshaling JSON: cannot unmarshal into map[string]interface {}",
+        )),
+    }
+}
+
+fn from_yaml_array(args: &[Value]) -> Result<Value, FuncError> {
+    let text = one_str("fromYamlArray", args)?;
+    match parse_yaml("fromYamlArray", &text)? {
+        serde_json::Value::Null => Ok(Value::Array(vec![])),
+        v @ serde_json::Value::Array(_) => Ok(to_gtmpl(&v, false, 0)),
+        _ => Err(err(
+            "fromYamlArray: error unmarshaling JSON: cannot unmarshal into []interface {}",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appset::template::go::render;
+    use serde_json::{Map, json};
+
+    fn r(t: &str) -> String {
+        let params: Map<String, serde_json::Value> = json!({
+            "name": "Dev Cluster", "empty": "", "n": 7, "labels": {"env": "prod"}, "segs": ["a", "b"]
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        render(t, &params, false).unwrap_or_else(|e| format!("ERR: {e}"))
+    }
+
+    #[test]
+    fn sprig_default_empty_coalesce_ternary() {
+        assert_eq!(r("{{ .empty | default \"x\" }}"), "x");
+        assert_eq!(r("{{ .missing | default \"x\" }}"), "x");
+        assert_eq!(r("{{ .name | default \"x\" }}"), "Dev Cluster");
+        assert_eq!(r("{{ empty .empty }} {{ empty .name }}"), "true false");
+        assert_eq!(r("{{ coalesce .empty .missing \"z\" }}"), "z");
+        assert_eq!(
+            r("{{ ternary \"a\" \"b\" true }}{{ true | ternary \"c\" \"d\" }}"),
+            "ac"
+        );
+    }
+
+    #[test]
+    fn sprig_string_functions() {
+        assert_eq!(
+            r("{{ .name | upper }} {{ .name | lower }}"),
+            "DEV CLUSTER dev cluster"
+        );
+        assert_eq!(r("{{ \"hello world\" | title }}"), "Hello World");
+        assert_eq!(
+            r("{{ quote .name }} {{ squote .name }}"),
+            "\"Dev Cluster\" 'Dev Cluster'"
+        );
+        assert_eq!(
+            r(
+                "{{ trim \"  x \" }}|{{ trimPrefix \"v\" \"v1\" }}|{{ trimSuffix \".git\" \"r.git\" }}"
+            ),
+            "x|1|r"
+        );
+        assert_eq!(r("{{ replace \" \" \"-\" .name }}"), "Dev-Cluster");
+        assert_eq!(
+            r(
+                "{{ contains \"Dev\" .name }} {{ hasPrefix \"Dev\" .name }} {{ hasSuffix \"x\" .name }}"
+            ),
+            "true true false"
+        );
+        assert_eq!(
+            r(
+                "{{ repeat 3 \"ab\" }}|{{ substr 0 3 .name }}|{{ trunc 3 .name }}|{{ trunc -3 .name }}"
+            ),
+            "ababab|Dev|Dev|ter"
+        );
+        assert_eq!(
+            r("{{ indent 2 \"a\\nb\" }}|{{ nindent 2 \"a\" }}"),
+            "  a\n  b|\n  a"
+        );
+    }
+
+    #[test]
+    fn sprig_string_function_on_missing_value_is_an_error_as_in_go() {
+        assert!(r("{{ .missing | upper }}").starts_with("ERR"));
+    }
+
+    #[test]
+    fn sprig_lists_and_dicts() {
+        assert_eq!(r("{{ splitList \"-\" \"a-b-c\" | join \",\" }}"), "a,b,c");
+        assert_eq!(r("{{ (split \"-\" \"a-b\")._1 }}"), "b");
+        assert_eq!(r("{{ join \"/\" .segs }}"), "a/b");
+        assert_eq!(r("{{ list 1 2 3 | len }}"), "3");
+        assert_eq!(r("{{ get (dict \"a\" \"1\" \"b\" \"2\") \"b\" }}"), "2");
+        assert_eq!(
+            r("{{ hasKey .labels \"env\" }} {{ hasKey .labels \"x\" }}"),
+            "true false"
+        );
+        assert_eq!(r("{{ keys (dict \"b\" 1 \"a\" 2) | join \",\" }}"), "a,b");
+        assert_eq!(r("{{ toJson .labels }}"), "{\"env\":\"prod\"}");
+        assert_eq!(
+            r("{{ toJson (dict \"x\" \"<&>\") }}"),
+            "{\"x\":\"\\u003c\\u0026\\u003e\"}"
+        );
+    }
+
+    #[test]
+    fn sprig_numbers() {
+        assert_eq!(
+            r("{{ add 1 2 .n }} {{ sub 10 .n }} {{ mul 2 3 }} {{ div 7 2 }} {{ mod 7 2 }}"),
+            "10 3 6 3 1"
+        );
+        assert_eq!(
+            r("{{ max 1 9 3 }} {{ min 4 2 }} {{ atoi \"42\" }} {{ int \"12\" }} {{ toString .n }}"),
+            "9 2 42 12 7"
+        );
+        assert!(r("{{ div 1 0 }}").starts_with("ERR"));
+    }
+
+    #[test]
+    fn sprig_encoding_and_regex() {
+        assert_eq!(r("{{ b64enc \"hi\" }} {{ b64dec \"aGk=\" }}"), "aGk= hi");
+        assert_eq!(
+            r("{{ sha256sum \"abc\" }}"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(r("{{ regexMatch \"^D\" .name }}"), "true");
+        assert_eq!(
+            r("{{ regexReplaceAll \"[aeiou]\" \"banana\" \"_\" }}"),
+            "b_n_n_"
+        );
+        assert_eq!(
+            r("{{ regexReplaceAll \"(a)(n)\" \"banana\" \"$2$1\" }}"),
+            "bnanaa"
+        );
+    }
+
+    #[test]
+    fn sprig_required_and_fail_are_errors() {
+        assert!(r("{{ required \"need it\" .missing }}").contains("need it"));
+        assert_eq!(r("{{ required \"need it\" .name }}"), "Dev Cluster");
+        assert!(r("{{ fail \"boom\" }}").contains("boom"));
+    }
+
+    #[test]
+    fn unsafe_sprig_functions_are_absent() {
+        assert!(r("{{ env \"HOME\" }}").starts_with("ERR"));
+    }
+
+    #[test]
+    fn normalize_follows_argocd_sanitize_name() {
+        assert_eq!(sanitize_name("My_Cluster.Prod!"), "my-cluster.prod");
+        assert_eq!(sanitize_name("--a--"), "a");
+        assert_eq!(sanitize_name(&"x".repeat(300)).len(), 253);
+        assert_eq!(r("{{ normalize .name }}"), "dev-cluster");
+    }
+
+    #[test]
+    fn slugify_replaces_dots_collapses_dashes_and_smart_truncates() {
+        assert_eq!(slugify_name("Hello.World__x", 50, true), "hello-world-x");
+        assert_eq!(slugify_name("aaaa-bbbb-cccc", 10, true), "aaaa-bbbb");
+        assert_eq!(slugify_name("aaaabbbbcccc", 10, true), "aaaabbbbcc");
+        assert_eq!(slugify_name("aaaa-bbbb-cccc", 10, false), "aaaa-bbbb");
+        assert_eq!(
+            r("{{ slugify 5 false \"abcdefgh\" }} {{ slugify .name }}"),
+            "abcde dev-cluster"
+        );
+    }
+
+    #[test]
+    fn to_yaml_renders_sorted_mapping_without_trailing_newline() {
+        assert_eq!(r("{{ toYaml .labels }}"), "env: prod");
+    }
+
+    #[test]
+    #[ignore = "needs yaml::parse"]
+    fn from_yaml_parses_a_mapping() {
+        assert_eq!(r("{{ (fromYaml \"a: b\").a }}"), "b");
+        assert_eq!(r("{{ index (fromYamlArray \"[x, y]\") 1 }}"), "y");
+    }
+}
