@@ -516,11 +516,25 @@ impl Run<'_> {
                 .map(|(_, d)| d)
                 .collect();
             let what = format!("fixtures of `{cluster}`");
+            // A dry run persists nothing, so objects in a namespace the same
+            // fixtures create would fail it: the Namespaces go in first.
+            let (namespaces, objects): (Vec<Value>, Vec<Value>) = docs
+                .iter()
+                .cloned()
+                .partition(|d| d.get("kind").and_then(Value::as_str) == Some("Namespace"));
+            install::apply(&client, &what, &namespaces, "default", Mode::default())
+                .await
+                .map_err(|e| {
+                    env_error(
+                        format!("cannot create the namespaces of `{cluster}`'s fixtures"),
+                        e,
+                    )
+                })?;
             let strict = Mode {
                 dry_run: true,
                 strict: true,
             };
-            match install::apply(&client, &what, &docs, "default", strict).await {
+            match install::apply(&client, &what, &objects, "default", strict).await {
                 Ok(_) => {
                     checks.push(passed(&name));
                     install::apply(&client, &what, &docs, "default", Mode::default())
@@ -761,9 +775,18 @@ impl Run<'_> {
         let api = self.applications(&client);
         for app in owned.iter().filter(|a| !a.app_spec().auto_sync()) {
             let name = app.metadata.name.clone().unwrap_or_default();
+            // What `argocd app sync` sends: the Application's own sync options
+            // (CreateNamespace=true, …) apply to an operation only when copied
+            // into it. No pruning: the harness deletes nothing.
+            let sync_options = app
+                .app_spec()
+                .sync_policy
+                .as_ref()
+                .and_then(|p| p.other.get("syncOptions").cloned())
+                .unwrap_or(Value::Null);
             let patch = json!({"operation": {
                 "initiatedBy": {"username": "gitops-e2e"},
-                "sync": {"syncStrategy": {"hook": {}}, "prune": true},
+                "sync": {"syncStrategy": {"hook": {}}, "prune": false, "syncOptions": sync_options},
             }});
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await

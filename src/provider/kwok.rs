@@ -63,15 +63,23 @@ impl Kwok {
             .context("kube-apiserver --version printed nothing")
     }
 
-    /// Starts the cluster's components. Runs one cluster at a time: kwokctl
-    /// picks free ports when it starts a cluster, and two starting at once can
-    /// pick the same ones (then a client meets the other cluster's API server).
+    /// Starts the cluster's components and waits until they serve. Runs one
+    /// cluster at a time: kwokctl picks ports by walking down from 32767 to
+    /// the first one nothing listens on, so a cluster whose components have
+    /// not bound their ports yet loses them to the next one.
     async fn start(&self, req: &ClusterRequest, version: &str) -> Result<(), ProvisionError> {
         let kwok_name = format!("{}-{}", self.prefix, req.name);
         let bin = |b: &str| self.toolchain.bin(b);
         self.kwokctl()
             .env("KWOK_KUBE_VERSION", version)
-            .args(["create", "cluster", "--name", &kwok_name, "--runtime", "binary"])
+            .args([
+                "create",
+                "cluster",
+                "--name",
+                &kwok_name,
+                "--runtime",
+                "binary",
+            ])
             .arg("--kube-apiserver-binary")
             .arg(bin("kube-apiserver"))
             .arg("--kube-controller-manager-binary")
@@ -82,6 +90,7 @@ impl Kwok {
             .arg(bin("kwok"))
             .arg("--etcd-binary")
             .arg(bin("etcd"))
+            .args(["--wait", "2m"])
             .output()
             .await
             .map_err(|e| create_error(req, e.into()))?;

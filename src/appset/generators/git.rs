@@ -622,7 +622,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs yaml::parse"]
     fn git_files_read_and_select_by_pathspec() {
         let (_d, env) = repo();
         let ps = run(&env, json!({"repoURL": "https://github.com/org/repo.git", "files": [{"path": "apps/*/config.json"}, {"path": "apps/web/*", "exclude": true}]}), false).unwrap();

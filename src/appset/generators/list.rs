@@ -279,7 +279,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs yaml::parse"]
     fn list_elements_yaml_text_is_parsed() {
         let (r, _) = run(
             json!({"elements": [{"name": "a"}], "elementsYaml": "- name: b\n"}),

@@ -1076,7 +1076,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs yaml::parse"]
     fn from_yaml_parses_a_mapping() {
         assert_eq!(r("{{ (fromYaml \"a: b\").a }}"), "b");
         assert_eq!(r("{{ index (fromYamlArray \"[x, y]\") 1 }}"), "y");
