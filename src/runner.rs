@@ -48,6 +48,39 @@ pub struct RunOptions {
 
 /// Runs `plan`'s scenario live and returns the full report.
 pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> Result<Report, Error> {
+    let (mut run, dir) = prepare(plan, opts, sink)?;
+    let mut outcome = tokio::select! {
+        r = run.execute() => r,
+        _ = interrupted() => Err(Error::Interrupted),
+    };
+    let keep = run.opts.keep && !matches!(outcome, Err(Error::Interrupted));
+    if outcome.as_ref().is_ok_and(|r| !r.passed()) || outcome.is_err() {
+        run.collect_diagnostics().await;
+    }
+    run.teardown(keep).await;
+    if let Ok(report) = &mut outcome {
+        report.diagnostics = run
+            .diagnostics_dir
+            .as_ref()
+            .map(|d| d.display().to_string());
+    }
+    if keep {
+        let kept = dir.keep();
+        sink.emit(Event::Note(format!(
+            "kept run directory {}",
+            kept.display()
+        )));
+    }
+    outcome
+}
+
+/// Everything a live run needs before it starts anything: the scenario, the
+/// provider, the toolchain, a run directory.
+fn prepare<'a>(
+    plan: Plan,
+    opts: RunOptions,
+    sink: &'a dyn Sink,
+) -> Result<(Run<'a>, tempfile::TempDir), Error> {
     let Some(loaded) = plan.scenario.clone() else {
         return Err(Error::Input {
             message: format!(
@@ -88,7 +121,7 @@ pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> Result<Report
             });
         }
     };
-    let mut run = Run {
+    let run = Run {
         plan,
         loaded,
         opts,
@@ -105,30 +138,55 @@ pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> Result<Report
         steps: Vec::new(),
         diagnostics_dir: None,
     };
+    Ok((run, dir))
+}
 
-    let mut outcome = tokio::select! {
-        r = run.execute() => r,
-        _ = interrupted() => Err(Error::Interrupted),
-    };
-    let keep = run.opts.keep && !matches!(outcome, Err(Error::Interrupted));
-    if outcome.as_ref().is_ok_and(|r| !r.passed()) || outcome.is_err() {
-        run.collect_diagnostics().await;
+/// A live environment as a scenario describes it (clusters, Argo CD,
+/// repositories, registrations) without the steps: for asking Argo CD itself,
+/// as the fidelity tests do to record its generation. Always kwok.
+pub struct Session<'a> {
+    run: Run<'a>,
+    _dir: tempfile::TempDir,
+}
+
+impl<'a> Session<'a> {
+    pub async fn start(plan: Plan, sink: &'a dyn Sink) -> Result<Session<'a>, Error> {
+        let opts = RunOptions {
+            provider: Some(ProviderKind::Kwok),
+            ..RunOptions::default()
+        };
+        let (mut run, dir) = prepare(plan, opts, sink)?;
+        if let Err(e) = run.setup().await {
+            run.teardown(false).await;
+            return Err(e);
+        }
+        Ok(Session { run, _dir: dir })
     }
-    run.teardown(keep).await;
-    if let Ok(report) = &mut outcome {
-        report.diagnostics = run
-            .diagnostics_dir
-            .as_ref()
-            .map(|d| d.display().to_string());
+
+    /// Argo CD's own generation of `appset`, with the scenario's repository
+    /// URLs served locally and mapped back in the result.
+    pub async fn generate(
+        &self,
+        appset: &Value,
+    ) -> Result<Vec<Value>, crate::argocd::api::ApiError> {
+        let mut appset = appset.clone();
+        rewrite_urls(&mut appset, &self.run.url_map, false);
+        if let Some(meta) = appset.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("namespace".into(), json!(self.run.namespace()));
+        }
+        let server = self.run.argocd.as_ref().map(|a| a.server_url.clone());
+        let api = ArgoApi::new(&server.unwrap_or_default());
+        let mut apps = api.generate(&appset).await?;
+        for app in &mut apps {
+            rewrite_urls(app, &self.run.url_map, true);
+        }
+        Ok(apps)
     }
-    if keep {
-        let kept = dir.keep();
-        sink.emit(Event::Note(format!(
-            "kept run directory {}",
-            kept.display()
-        )));
+
+    /// Stops everything the session started.
+    pub async fn stop(mut self) {
+        self.run.teardown(false).await;
     }
-    outcome
 }
 
 /// Resolves when the user asks to stop (Ctrl-C or SIGTERM).
@@ -229,8 +287,8 @@ impl Run<'_> {
         self.loaded.scenario.spec.argocd.namespace.clone()
     }
 
-    async fn execute(&mut self) -> Result<Report, Error> {
-        let started = Instant::now();
+    /// Clusters, Argo CD, repositories, cluster registrations.
+    async fn setup(&mut self) -> Result<(), Error> {
         self.phase("clusters up", async |r| r.provision().await)
             .await?;
         self.phase("Argo CD ready", async |r| r.start_argocd().await)
@@ -238,7 +296,12 @@ impl Run<'_> {
         self.phase("repositories served", async |r| r.serve_repos().await)
             .await?;
         self.phase("clusters registered", async |r| r.register_clusters().await)
-            .await?;
+            .await
+    }
+
+    async fn execute(&mut self) -> Result<Report, Error> {
+        let started = Instant::now();
+        self.setup().await?;
 
         let applicable = self.step_dry_run().await?;
         if applicable {
