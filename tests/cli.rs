@@ -1,0 +1,268 @@
+//! The command line as users meet it: exit codes, JSON shape, the lesson's
+//! findings, reports written to files, and what they read in the terminal.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn cmd() -> Command {
+    let mut c = Command::cargo_bin("gitops-e2e").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn plan_json(file: &str) -> (i32, Value) {
+    let out = cmd()
+        .args(["plan", file, "--format", "json"])
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "plan {file} printed no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+fn names(report: &Value) -> Vec<String> {
+    report["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn rules(report: &Value) -> BTreeSet<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn first_draft_plans_the_six_matrix_combinations_and_every_lesson_mistake() {
+    let (code, report) = plan_json("scenarios/lesson/01-first-draft.yaml");
+    assert_eq!(code, 1);
+    let mut got = names(&report);
+    got.sort();
+    let mut want: Vec<String> = ["dev", "staging", "prod"]
+        .iter()
+        .flat_map(|e| ["docker.io", "ghcr.io"].map(|r| format!("fastapi-agent-{e}-{r}")))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    let rules = rules(&report);
+    for rule in [
+        "matrix-cross-product",
+        "unquoted-template",
+        "list-value-not-string",
+        "unknown-field",
+        "placeholder-server",
+        "prod-auto-prune",
+        "missing-pull-secret",
+    ] {
+        assert!(rules.contains(rule), "no `{rule}` in {rules:?}");
+    }
+    let unknown = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "unknown-field")
+        .unwrap();
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("valuesInline")
+    );
+    assert!(unknown["advice"].as_str().unwrap().contains("valuesObject"));
+    let location = unknown["location"].as_str().unwrap();
+    assert!(
+        location.starts_with("scenarios/lesson/appsets/01-first-draft.yaml:"),
+        "{location}"
+    );
+    for f in report["findings"].as_array().unwrap() {
+        let severity = f["severity"].as_str().unwrap();
+        assert!(severity == "error" || severity == "warning", "{f}");
+    }
+}
+
+#[test]
+fn part_three_plans_three_applications_on_the_right_servers_and_passes() {
+    let (code, report) = plan_json("scenarios/lesson/03-constraints.yaml");
+    assert_eq!(code, 0, "{report:#}");
+    let servers: Vec<(String, String)> = report["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["server"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            ("fastapi-agent-dev", "https://kubernetes.default.svc"),
+            (
+                "fastapi-agent-staging",
+                "https://staging-eks-cluster-xyz.eks.amazonaws.com"
+            ),
+            (
+                "fastapi-agent-prod",
+                "https://prod-eks-cluster-abc.eks.amazonaws.com"
+            ),
+        ]
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+    );
+    for app in report["applications"].as_array().unwrap() {
+        assert_eq!(app["project"], "default");
+        assert_eq!(app["namespace"], "agents");
+        assert!(app["spec"]["source"]["helm"]["values"].is_string());
+    }
+    let prod = &report["applications"][2]["spec"];
+    assert!(
+        prod["syncPolicy"]["automated"].is_null(),
+        "prod must sync by hand: {prod}"
+    );
+    let checks = report["steps"][0]["checks"].as_array().unwrap();
+    assert!(checks.len() >= 10);
+    assert!(checks.iter().all(|c| c["outcome"]["status"] == "passed"));
+    assert!(report["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn refined_draft_reports_foreign_template_syntax() {
+    let (code, report) = plan_json("scenarios/lesson/02-refined.yaml");
+    assert_eq!(code, 1);
+    let rules = rules(&report);
+    assert!(rules.contains("foreign-template-syntax"), "{rules:?}");
+    assert!(rules.contains("unquoted-template"), "{rules:?}");
+}
+
+#[test]
+fn a_bare_application_set_can_be_planned() {
+    let (code, report) = plan_json("scenarios/lesson/appsets/03-constraints.yaml");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(names(&report).len(), 3);
+}
+
+#[test]
+fn reports_are_written_as_junit_json_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    cmd()
+        .args(["plan", "scenarios/lesson/01-first-draft.yaml"])
+        .arg("--junit")
+        .arg(p("r.xml"))
+        .arg("--json")
+        .arg(p("r.json"))
+        .arg("--markdown")
+        .arg(p("r.md"))
+        .assert()
+        .code(1);
+    let xml = std::fs::read_to_string(p("r.xml")).unwrap();
+    assert!(xml.contains("<testsuite name=\"lint\""), "{xml}");
+    assert!(xml.contains("matrix-cross-product"));
+    assert!(xml.contains("<failure"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(p("r.json")).unwrap()).unwrap();
+    assert_eq!(json["command"], "plan");
+    let md = std::fs::read_to_string(p("r.md")).unwrap();
+    assert!(
+        md.starts_with("## ❌ gitops-e2e plan `lesson-01-first-draft`"),
+        "{md}"
+    );
+    assert!(md.contains("| 🔴 error | `unknown-field` |"));
+}
+
+#[test]
+fn lint_takes_manifests_and_lists_its_rules() {
+    cmd()
+        .args(["lint", "scenarios/lesson/appsets/01-first-draft.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("unquoted-template"));
+    cmd()
+        .args(["lint", "scenarios/lesson/appsets/03-constraints.yaml"])
+        .assert()
+        .code(0);
+    let out = cmd().args(["lint", "--rules"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for rule in [
+        "unquoted-template",
+        "duplicate-application-name",
+        "namespace-mismatch",
+    ] {
+        assert!(text.contains(rule), "{text}");
+    }
+}
+
+#[test]
+fn lint_rejects_kinds_it_does_not_lint() {
+    cmd()
+        .args(["lint", "scenarios/lesson/fixtures/ecr-prod-secret.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot lint kind `Namespace`"));
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_the_file() {
+    cmd()
+        .args(["plan", "no/such/file.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot read `no/such/file.yaml`"));
+    cmd()
+        .args(["plan", "kind-configs/single-node.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "neither a Scenario nor an ApplicationSet",
+        ));
+    cmd().args(["frobnicate"]).assert().code(2);
+    cmd()
+        .args(["run", "scenarios/lesson/appsets/03-constraints.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a scenario"));
+}
+
+#[test]
+fn help_explains_the_commands_and_exit_codes() {
+    let out = cmd().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in ["plan", "lint", "run", "schema", "Exit codes"] {
+        assert!(text.contains(word), "{text}");
+    }
+}
+
+#[test]
+fn schema_matches_the_checked_in_copy() {
+    let out = cmd().arg("schema").output().unwrap();
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/scenario.schema.json");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(printed, stored, "refresh with `make schema`");
+}
+
+#[test]
+fn terminal_report_of_the_part_three_plan() {
+    let out = cmd()
+        .args(["plan", "scenarios/lesson/03-constraints.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    insta::with_settings!({filters => vec![(r"\(\d+ ms\)", "(N ms)")]}, {
+        insta::assert_snapshot!(text);
+    });
+}
