@@ -46,6 +46,10 @@ pub struct RunArgs {
     /// Leave the clusters up at the end and print how to reach them.
     #[arg(long)]
     pub keep: bool,
+    /// Existing provider: use kube context CONTEXT for scenario cluster NAME
+    /// (repeatable; default: the cluster's `context`, else its name).
+    #[arg(long = "context", value_name = "NAME=CONTEXT", value_parser = parse_context)]
+    pub contexts: Vec<(String, String)>,
     /// How long step 4 waits for Synced and Healthy (overrides `timeouts.sync`), e.g. `90s`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,
@@ -104,4 +108,13 @@ pub struct OutputArgs {
 pub enum Format {
     Text,
     Json,
+}
+
+fn parse_context(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, context)) if !name.is_empty() && !context.is_empty() => {
+            Ok((name.to_string(), context.to_string()))
+        }
+        _ => Err(format!("`{text}` is not NAME=CONTEXT")),
+    }
 }

@@ -75,6 +75,7 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
         keep: args.keep,
         sync_timeout: args.timeout,
         diagnostics: args.diagnostics.clone(),
+        contexts: args.contexts.iter().cloned().collect(),
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment {
         context: "cannot start the async runtime".into(),

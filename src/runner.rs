@@ -26,9 +26,10 @@ use crate::argocd::resources::{Application, ApplicationSet};
 use crate::error::Error;
 use crate::events::{Event, Sink};
 use crate::plan::Plan;
+use crate::provider::existing::Existing;
 use crate::provider::kwok::Kwok;
 use crate::provider::nodes::node_requests;
-use crate::provider::{ClusterRequest, Provider, Provisioned, merged_kubeconfig};
+use crate::provider::{AnyProvider, ClusterRequest, Provider, Provisioned, merged_kubeconfig};
 use crate::report::{Check, Outcome, Phase, Report, StepKind, StepResult};
 use crate::scenario::{Loaded, ProviderKind};
 use crate::steps::{assert, conditions, count, diff};
@@ -44,6 +45,8 @@ pub struct RunOptions {
     pub sync_timeout: Option<Duration>,
     /// Where the diagnostics bundle of a failed run goes.
     pub diagnostics: Option<PathBuf>,
+    /// Existing provider: scenario cluster → kube context (overrides `context`).
+    pub contexts: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs `plan`'s scenario live and returns the full report.
@@ -113,12 +116,18 @@ fn prepare<'a>(
         })
         .unwrap_or_else(|| "run".into());
     let provider = match kind {
-        ProviderKind::Kwok => Kwok::new(toolchain.clone(), dir.path(), &run_id),
-        other => {
-            return Err(Error::Environment {
-                context: format!("the {other:?} provider is not implemented yet").to_lowercase(),
-                source: anyhow::anyhow!("use --provider kwok"),
-            });
+        ProviderKind::Kwok => AnyProvider::Kwok(Kwok::new(toolchain.clone(), dir.path(), &run_id)),
+        ProviderKind::Existing => AnyProvider::Existing(
+            Existing::new(None).map_err(|e| env_error("cannot use the existing provider", e))?,
+        ),
+        ProviderKind::Kind => {
+            return Err(env_error(
+                "the kind provider is not available here",
+                anyhow::anyhow!(
+                    "kind clusters need Docker and node images, which this build does not \
+                     provide yet; use --provider kwok (same checks, no Docker)"
+                ),
+            ));
         }
     };
     let run = Run {
@@ -231,7 +240,7 @@ struct Run<'a> {
     sink: &'a dyn Sink,
     toolchain: Toolchain,
     dir: PathBuf,
-    provider: Kwok,
+    provider: AnyProvider,
     clusters: Vec<Provisioned>,
     argocd: Option<LocalArgoCd>,
     proxy: Option<ConnectProxy>,
@@ -346,7 +355,12 @@ impl Run<'_> {
             requests.push(ClusterRequest {
                 name: c.name.clone(),
                 nodes,
-                context: c.context.clone(),
+                context: self
+                    .opts
+                    .contexts
+                    .get(&c.name)
+                    .cloned()
+                    .or_else(|| c.context.clone()),
             });
         }
         self.clusters = self
@@ -357,6 +371,7 @@ impl Run<'_> {
         let all = merged_kubeconfig(&self.clusters)
             .map_err(|e| env_error("cannot write kubeconfig", e))?;
         let path = self.dir.join("kubeconfigs/all.yaml");
+        let _ = std::fs::create_dir_all(self.dir.join("kubeconfigs"));
         std::fs::write(&path, crate::yaml::to_string(&all)).map_err(|source| Error::File {
             action: "write",
             path,
@@ -1022,7 +1037,8 @@ impl Run<'_> {
     /// Conditions, operation states, events, pods and component logs, into
     /// the diagnostics directory; errors here are reported, never fatal.
     async fn collect_diagnostics(&mut self) {
-        if self.clusters.is_empty() {
+        // Before Argo CD runs there is nothing to collect but the error itself.
+        if self.clusters.is_empty() || self.argocd.is_none() {
             return;
         }
         let dir = self.opts.diagnostics.clone().unwrap_or_else(|| {

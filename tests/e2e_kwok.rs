@@ -357,3 +357,100 @@ fn ctrl_c_during_sync_leaves_nothing_behind() {
     assert_eq!(status.code(), Some(130), "{seen}");
     assert_nothing_left(&before);
 }
+
+#[test]
+fn existing_provider_refuses_a_scenario_whose_context_is_missing() {
+    require_toolchain!();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+         users:\n- name: other\n  user: {token: x}\ncontexts:\n- name: other\n  context: {cluster: other, user: other}\n\
+         current-context: other\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .args([
+            "run",
+            "scenarios/lesson/03-constraints.yaml",
+            "--provider",
+            "existing",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("kube context `dev` for cluster `dev` does not exist (available: other)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn existing_provider_runs_the_lesson_on_contexts_it_did_not_create() {
+    use gitops_e2e::provider::{ClusterRequest, Provider, kwok::Kwok, merged_kubeconfig, nodes};
+    require_toolchain!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let toolchain = gitops_e2e::toolchain::Toolchain::locate().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // Clusters the user already has: made here, outside the harness run.
+    let mut kwok = Kwok::new(toolchain, dir.path(), "existing");
+    let configs = root().join("kind-configs");
+    let requests: Vec<ClusterRequest> = [
+        ("dev", "single-node.yaml"),
+        ("staging", "agents-pool.yaml"),
+        ("prod", "agents-pool.yaml"),
+    ]
+    .iter()
+    .map(|(name, config)| ClusterRequest {
+        name: format!("user-{name}"),
+        nodes: nodes::node_requests(name, Some(&configs.join(config)), &Default::default())
+            .unwrap(),
+        context: None,
+    })
+    .collect();
+    let clusters = runtime.block_on(kwok.up(&requests));
+    let result = clusters.map(|clusters| {
+        let kubeconfig = dir.path().join("user-kubeconfig");
+        let merged = merged_kubeconfig(&clusters).unwrap();
+        std::fs::write(&kubeconfig, gitops_e2e::yaml::to_string(&merged)).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+            .current_dir(root())
+            .args([
+                "run",
+                "scenarios/lesson/03-constraints.yaml",
+                "--provider",
+                "existing",
+            ])
+            .arg("--diagnostics")
+            .arg(dir.path().join("diagnostics"))
+            .args([
+                "--context",
+                "dev=user-dev",
+                "--context",
+                "staging=user-staging",
+                "--context",
+                "prod=user-prod",
+            ])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("CI", "true")
+            .output()
+            .unwrap()
+    });
+    let leftovers = runtime.block_on(kwok.down());
+    let out = result.expect("user clusters come up");
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("provider: existing"), "{stdout}");
+}

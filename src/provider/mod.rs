@@ -68,7 +68,10 @@ pub enum ProvisionError {
         #[source]
         source: anyhow::Error,
     },
-    #[error("kube context `{context}` for cluster `{name}` does not exist")]
+    #[error(
+        "kube context `{context}` for cluster `{name}` does not exist (available: {})",
+        if available.is_empty() { "none".to_string() } else { available.join(", ") }
+    )]
     MissingContext {
         name: String,
         context: String,
@@ -144,4 +147,43 @@ pub fn labels_text(labels: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The providers a run can use, dispatched by one match.
+pub enum AnyProvider {
+    Kwok(kwok::Kwok),
+    Existing(existing::Existing),
+}
+
+impl Provider for AnyProvider {
+    fn name(&self) -> &'static str {
+        match self {
+            AnyProvider::Kwok(p) => p.name(),
+            AnyProvider::Existing(p) => p.name(),
+        }
+    }
+
+    async fn up(
+        &mut self,
+        clusters: &[ClusterRequest],
+    ) -> Result<Vec<Provisioned>, ProvisionError> {
+        match self {
+            AnyProvider::Kwok(p) => p.up(clusters).await,
+            AnyProvider::Existing(p) => p.up(clusters).await,
+        }
+    }
+
+    async fn down(&mut self) -> Vec<String> {
+        match self {
+            AnyProvider::Kwok(p) => p.down().await,
+            AnyProvider::Existing(p) => p.down().await,
+        }
+    }
+
+    fn keep_instructions(&self) -> String {
+        match self {
+            AnyProvider::Kwok(p) => p.keep_instructions(),
+            AnyProvider::Existing(p) => p.keep_instructions(),
+        }
+    }
 }
