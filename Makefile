@@ -3,11 +3,10 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-TOOLCHAIN_BIN := $(shell tests/toolchain/build.sh --print-bin)
 BIN := target/release/gitops-e2e
 LESSON := scenarios/lesson
 
-.PHONY: all build demo test test-unit lint fmt schema toolchain toolchain-smoke toolchain-release-test bench deps clean
+.PHONY: all build demo test fmt schema toolchain toolchain-smoke toolchain-release-test bench deps clean
 
 all: build
 
@@ -33,6 +32,7 @@ demo: build deps toolchain
 test: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	@./.ci/e2e-status
 	$(CARGO) test --locked
 	tests/toolchain/test-release.sh
 
@@ -56,6 +56,7 @@ toolchain-release-test:
 
 bench: build
 	bench/plan.sh
+	bench/run-lesson.sh
 
 clean:
 	$(CARGO) clean
