@@ -30,7 +30,13 @@ use serde_json::{Value, json};
 
 /// Cases where the plan knowingly differs from Argo CD, with the reason.
 /// Anything else that disagrees fails the test: fix the plan instead.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
+/// A listed case may still agree by chance (hash order); that is not a failure.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
+    // gtmpl's `range` visits a map in Rust hash order (random per process);
+    // Go visits keys sorted. Fixing it needs a change in the gtmpl crate.
+    "51-go-range-and-vars",
+    "range over a map is not key-sorted",
+)];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fidelity")
@@ -133,9 +139,7 @@ fn metadata_of(v: &Value) -> Value {
 /// The plan's Applications and Argo CD's agree: names, specs, metadata.
 fn compare_apps(plan: &[GeneratedApp], argocd: &[Value]) -> Result<(), String> {
     let spec = generation_check(plan, argocd);
-    let as_meta = |name: &str, meta: Value| {
-        json!({"metadata": {"name": name}, "spec": meta})
-    };
+    let as_meta = |name: &str, meta: Value| json!({"metadata": {"name": name}, "spec": meta});
     let plan_meta: Vec<GeneratedApp> = plan
         .iter()
         .map(|a| GeneratedApp {
@@ -247,13 +251,16 @@ fn judge(tier: &str, plan: &Plan, generated: &BTreeMap<String, Result<Generated,
                 agree += 1;
                 println!("  {}: agree", case.name);
             }
-            (Ok(()), Some(_)) => {
+            (Ok(()), Some((_, reason))) => {
                 agree += 1;
-                println!("  {}: agree (listed in KNOWN_DIFFERENCES: remove it)", case.name);
-                unexpected.push(format!("{}: agrees now, remove it from KNOWN_DIFFERENCES", case.name));
+                println!("  {}: agree (this time; known: {reason})", case.name);
             }
             (Err(why), Some((_, reason))) => {
-                println!("  {}: DISAGREE, known ({reason})\n    {}", case.name, indent(why));
+                println!(
+                    "  {}: DISAGREE, known ({reason})\n    {}",
+                    case.name,
+                    indent(why)
+                );
             }
             (Err(why), None) => {
                 println!("  {}: DISAGREE ({})", case.name, indent(why));
@@ -365,9 +372,7 @@ fn live_generation_agrees() {
                     .collect();
                 compare_apps(&as_plan, new).is_ok()
             }
-            (Ok(Generated::Error(old)), Generated::Error(new)) => {
-                headline(&old) == headline(new)
-            }
+            (Ok(Generated::Error(old)), Generated::Error(new)) => headline(&old) == headline(new),
             _ => false,
         };
         if !same {
