@@ -193,18 +193,21 @@ fn compare_apps(plan: &[GeneratedApp], argocd: &[Value]) -> Result<(), String> {
     }
 }
 
-/// Whether Argo CD's error message contains the plan's wording: the whole
-/// message or one of its `: `-separated parts (the plan adds context).
-fn wording_matches(plan_message: &str, argocd_message: &str) -> bool {
-    argocd_message.contains(plan_message)
-        || plan_message
-            .split(": ")
-            .filter(|part| part.len() >= 12)
-            .any(|part| argocd_message.contains(part))
+/// The plan's wording found in Argo CD's error message: the whole message or
+/// one of its `: `-separated parts (the plan adds context).
+fn matched_wording<'a>(plan_message: &'a str, argocd_message: &str) -> Option<&'a str> {
+    if argocd_message.contains(plan_message) {
+        return Some(plan_message);
+    }
+    plan_message
+        .split(": ")
+        .filter(|part| part.len() >= 12)
+        .find(|part| argocd_message.contains(part))
 }
 
-/// One case: the plan's expansion against what Argo CD generated.
-fn compare(x: &Expansion, argocd: &Generated) -> Result<(), String> {
+/// One case: the plan's expansion against what Argo CD generated; `Ok` holds
+/// the shared wording of an error case.
+fn compare(x: &Expansion, argocd: &Generated) -> Result<Option<String>, String> {
     let plan_problems: Vec<&str> = x
         .errors
         .iter()
@@ -220,15 +223,15 @@ fn compare(x: &Expansion, argocd: &Generated) -> Result<(), String> {
                     plan_problems.join(" | ")
                 ));
             }
-            compare_apps(&x.applications, apps)
+            compare_apps(&x.applications, apps).map(|()| None)
         }
         Generated::Error(message) => {
             let head = headline(message);
             if plan_problems.is_empty() {
                 return Err(format!("Argo CD errors ({head}); the plan reports none"));
             }
-            if plan_problems.iter().any(|p| wording_matches(p, head)) {
-                Ok(())
+            if let Some(phrase) = plan_problems.iter().find_map(|p| matched_wording(p, head)) {
+                Ok(Some(phrase.to_string()))
             } else {
                 Err(format!(
                     "both error, worded differently: plan `{}`, Argo CD `{head}`",
@@ -255,11 +258,14 @@ fn judge(tier: &str, plan: &Plan, generated: &BTreeMap<String, Result<Generated,
         };
         let known = KNOWN_DIFFERENCES.iter().find(|(n, _)| *n == case.name);
         match (&result, known) {
-            (Ok(()), None) => {
+            (Ok(phrase), None) => {
                 agree += 1;
-                println!("  {}: agree", case.name);
+                match phrase {
+                    Some(p) => println!("  {}: agree (both error: \"{p}\")", case.name),
+                    None => println!("  {}: agree", case.name),
+                }
             }
-            (Ok(()), Some((_, reason))) => {
+            (Ok(_), Some((_, reason))) => {
                 agree += 1;
                 println!("  {}: agree (this time; known: {reason})", case.name);
             }
