@@ -420,12 +420,27 @@ fn record() {
     let mut failed = Vec::new();
     for (name, result) in live {
         match result {
-            Ok(generated) => write_json(&recording_path(&name), &generated.to_json()),
+            Ok(generated) => {
+                write_json(&recording_path(&name), &stable(generated).to_json());
+            }
             Err(e) => failed.push(format!("{name}: {e}")),
         }
     }
     assert!(failed.is_empty(), "not recorded:\n{}", failed.join("\n"));
     println!("recorded into {}", dir.display());
+}
+
+/// What is recorded: Applications sorted by name (Argo CD emits cluster and
+/// merge results in Go map order), an error without the log lines (with
+/// timestamps) argocd-server appends; so that re-recording shows only changes.
+fn stable(generated: Generated) -> Generated {
+    match generated {
+        Generated::Applications(mut apps) => {
+            apps.sort_by_key(|a| a.pointer("/metadata/name").map(Value::to_string));
+            Generated::Applications(apps)
+        }
+        Generated::Error(message) => Generated::Error(headline(&message).to_string()),
+    }
 }
 
 fn write_json(path: &Path, v: &Value) {
