@@ -19,6 +19,10 @@
 //!   (`1000000`, Go's float64 prints `1e+06`), `define`/`template`/`block`
 //!   are refused, and only the common Sprig functions exist
 //!   (`template::funcs`);
+//! - goTemplate merge: Argo CD fails (a Go panic) when a child's map is merged
+//!   into a `map[string]string` of the base (a clusters or git `values`, a
+//!   cluster's labels): reproduced for direct children only, not for maps
+//!   that reach the base through a nested matrix or merge;
 //! - `scmProvider`, `pullRequest`, `clusterDecisionResource` and `plugin`
 //!   need live services: reported as `generator-unsupported`;
 //! - the Application is kept as JSON: fields unknown to Argo CD's types are

@@ -36,6 +36,7 @@ pub fn generate(
         ));
     }
     let mut sets = Vec::with_capacity(children.len());
+    let typed: Vec<&[&[&str]]> = children.iter().map(string_maps).collect();
     for (i, child) in children.iter().enumerate() {
         let child_pointer = pointer_push(&children_pointer, &i.to_string());
         let params =
@@ -70,13 +71,14 @@ pub fn generate(
         ));
     };
     let base_index = index_by_keys(&keys, &base, &keys_pointer, &base_pointer)?;
-    for (child_pointer, overrides) in sets {
+    for (i, (child_pointer, overrides)) in sets.enumerate() {
         let index = index_by_keys(&keys, &overrides, &keys_pointer, &child_pointer)?;
         for (key, &base_pos) in &base_index {
             if let Some(&pos) = index.get(key) {
                 let over = &overrides[pos];
                 let target = &mut base[base_pos];
                 if ctx.opts.go_template {
+                    check_string_maps(target, typed[0], over, typed[i + 1], &child_pointer)?;
                     deep_merge(target, over, 0);
                 } else {
                     for (k, v) in over {
@@ -87,6 +89,64 @@ pub fn generate(
         }
     }
     Ok(base)
+}
+
+pub const SET_MAP_INDEX: &str =
+    "reflect.Value.SetMapIndex: value of type interface {} is not assignable to type string";
+
+/// The parameters a child generator builds as Go `map[string]string` (with
+/// goTemplate): `values` of clusters and git, the cluster Secret's labels and
+/// annotations. Only direct children are known; nested ones count as untyped.
+fn string_maps(child: &Value) -> &'static [&'static [&'static str]] {
+    if child.get("clusters").is_some_and(|c| !c.is_null()) {
+        &[
+            &["values"],
+            &["metadata", "labels"],
+            &["metadata", "annotations"],
+        ]
+    } else if child.get("git").is_some_and(|g| !g.is_null()) {
+        &[&["values"]]
+    } else {
+        &[]
+    }
+}
+
+/// `mergo.Merge` cannot put a value of an untyped map (`map[string]any`, as
+/// a list element's) into a `map[string]string` of the base: Argo CD panics
+/// and reports only the panic message, generating nothing.
+fn check_string_maps(
+    base: &Params,
+    base_typed: &[&[&str]],
+    over: &Params,
+    over_typed: &[&[&str]],
+    child_pointer: &str,
+) -> Result<(), Failure> {
+    let at = |set: &Params, path: &[&str]| -> Option<Value> {
+        let (first, rest) = path.split_first()?;
+        let mut v = set.get(*first)?;
+        for key in rest {
+            v = v.get(*key)?;
+        }
+        Some(v.clone())
+    };
+    for path in base_typed {
+        if over_typed.contains(path) || !at(base, path).is_some_and(|v| v.is_object()) {
+            continue;
+        }
+        if at(over, path).is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+            return Err(Failure::new(
+                "merge-type-error",
+                child_pointer,
+                format!(
+                    "error merging base param set with override param set: `{}` of the base is a \
+                     map of strings that this generator's map cannot be merged into; Argo CD \
+                     panics: {SET_MAP_INDEX}",
+                    path.join(".")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Argo CD's `getParamSetsByMergeKey`: the JSON of the merge-key values
@@ -197,6 +257,39 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.ends_with(NO_MERGE_KEYS));
+    }
+
+    #[test]
+    fn merge_go_template_list_map_into_cluster_values_fails_like_argocd() {
+        let env = Environment {
+            clusters: vec![crate::appset::ClusterInfo {
+                name: "a".into(),
+                server: "https://a".into(),
+                project: None,
+                labels: Default::default(),
+                annotations: Default::default(),
+                local_without_secret: false,
+            }],
+            repos: vec![],
+        };
+        let ctx = Ctx {
+            env: &env,
+            opts: Options::new(true, &[]),
+        };
+        let spec = json!({"mergeKeys": ["name"], "generators": [
+            {"clusters": {"values": {"r": "1"}}},
+            {"list": {"elements": [{"name": "a", "values": {"r": "3"}}]}}
+        ]});
+        let e = generate(&spec, "/m", &ctx, 0, &mut vec![])
+            .err()
+            .map(|f| f.into_error().message)
+            .unwrap_or_default();
+        assert!(e.contains(SET_MAP_INDEX), "{e}");
+        let spec = json!({"mergeKeys": ["name"], "generators": [
+            {"clusters": {"values": {"r": "1"}}},
+            {"list": {"elements": [{"name": "a", "values": {}, "x": "y"}]}}
+        ]});
+        assert!(generate(&spec, "/m", &ctx, 0, &mut vec![]).is_ok());
     }
 
     #[test]

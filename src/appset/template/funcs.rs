@@ -78,7 +78,6 @@ pub const FUNCS: &[(&str, Func)] = &[
     ("regexReplaceAllLiteral", regex_replace_all_literal),
     ("indent", indent),
     ("nindent", nindent),
-    ("required", required),
     ("fail", fail),
     ("normalize", normalize),
     ("slugify", slugify),
@@ -782,16 +781,6 @@ fn nindent(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(format!("\n{}", indent_str("nindent", args)?)))
 }
 
-fn required(args: &[Value]) -> Result<Value, FuncError> {
-    exactly("required", args, 2)?;
-    let msg = strval(&args[0]);
-    match &args[1] {
-        Value::Nil | Value::NoValue => Err(err(msg)),
-        Value::String(s) if s.is_empty() => Err(err(msg)),
-        v => Ok(v.clone()),
-    }
-}
-
 fn fail(args: &[Value]) -> Result<Value, FuncError> {
     let msg = one_str("fail", args)?;
     Err(err(msg))
@@ -877,13 +866,79 @@ fn slugify(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(slugify_name(&name, max_len, smart)))
 }
 
+/// `sigs.k8s.io/yaml.Marshal`: go-yaml v2 double-quotes a string that would
+/// read back as another type (`"1.0"`, `"true"`, `"null"`); serde_yaml
+/// single-quotes it. Such strings are swapped for placeholders, serialized,
+/// and put back double-quoted.
 fn to_yaml(args: &[Value]) -> Result<Value, FuncError> {
     exactly("toYaml", args, 1)?;
-    let json = to_json(&args[0], 0);
-    let text = crate::yaml::to_string(&json);
+    let mut json = to_json(&args[0], 0);
+    let mut ambiguous = Vec::new();
+    hide_ambiguous(&mut json, &mut ambiguous, 0);
+    let mut text = crate::yaml::to_string(&json);
+    // Last first, so that `…Q1Z` does not match inside `…Q10Z`.
+    for (i, s) in ambiguous.iter().enumerate().rev() {
+        let quoted = serde_json::to_string(s).unwrap_or_default();
+        text = text.replace(&placeholder(i), &quoted);
+    }
     Ok(Value::String(
         text.strip_suffix('\n').unwrap_or(&text).to_string(),
     ))
+}
+
+fn placeholder(i: usize) -> String {
+    format!("GITOPSE2EAMBIGUOUSQ{i}Z")
+}
+
+fn hide_ambiguous(v: &mut serde_json::Value, found: &mut Vec<String>, depth: usize) {
+    if depth > super::MAX_DEPTH {
+        return;
+    }
+    match v {
+        serde_json::Value::String(s) if resolves_to_non_string(s) => {
+            let original = std::mem::replace(s, placeholder(found.len()));
+            found.push(original);
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                hide_ambiguous(item, found, depth + 1);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (k, mut item) in entries {
+                hide_ambiguous(&mut item, found, depth + 1);
+                let key = if resolves_to_non_string(&k) {
+                    found.push(k);
+                    placeholder(found.len() - 1)
+                } else {
+                    k
+                };
+                map.insert(key, item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether go-yaml v2 resolves the plain scalar `s` to something other than a
+/// string (YAML 1.1: null, bool incl. yes/no/on/off, int, float, base 60).
+fn resolves_to_non_string(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+        "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
+        ".NaN", ".NAN",
+    ];
+    static NUMBER: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(concat!(
+            r"^(?:[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*)",
+            r"|[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?",
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$"
+        ))
+        .unwrap_or_else(|_| unreachable!("a valid regex"))
+    });
+    WORDS.contains(&s) || NUMBER.is_match(s)
 }
 
 /// The first document of `text` (an empty text is YAML `null`).
@@ -1039,10 +1094,11 @@ mod tests {
     }
 
     #[test]
-    fn sprig_required_and_fail_are_errors() {
-        assert!(r("{{ required \"need it\" .missing }}").contains("need it"));
-        assert_eq!(r("{{ required \"need it\" .name }}"), "Dev Cluster");
+    fn fail_is_an_error_and_required_is_helm_not_sprig() {
         assert!(r("{{ fail \"boom\" }}").contains("boom"));
+        // Argo CD: `function "required" not defined` (Helm has it, Sprig does not).
+        let e = r("{{ required \"need it\" .name }}");
+        assert!(e.starts_with("ERR") && e.contains("required"), "{e}");
     }
 
     #[test]
@@ -1073,6 +1129,14 @@ mod tests {
     #[test]
     fn to_yaml_renders_sorted_mapping_without_trailing_newline() {
         assert_eq!(r("{{ toYaml .labels }}"), "env: prod");
+    }
+
+    #[test]
+    fn to_yaml_double_quotes_strings_that_read_as_other_types() {
+        assert_eq!(
+            r("{{ toYaml (dict \"tag\" \"1.0\" \"on\" \"yes\" \"n\" \"7\" \"s\" \"a: b\") }}"),
+            "\"n\": \"7\"\n\"on\": \"yes\"\ns: 'a: b'\ntag: \"1.0\""
+        );
     }
 
     #[test]
