@@ -270,40 +270,13 @@ mod tests {
     use serde_json::json;
     use std::collections::BTreeMap;
 
+    /// The lesson's first draft, read from the scenario file users run, as
+    /// the controller sees it in namespace `argocd`.
     fn lesson_appset() -> Value {
-        json!({
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "ApplicationSet",
-            "metadata": {"name": "fastapi-agent-multi-env", "namespace": "argocd"},
-            "spec": {
-                "generators": [{"matrix": {"generators": [
-                    {"list": {"elements": [
-                        {"name": "dev", "cluster": "minikube", "replicas": 1, "image_tag": "latest"},
-                        {"name": "staging", "cluster": "staging-cluster", "replicas": 3, "image_tag": "v1.2.3"},
-                        {"name": "prod", "cluster": "prod-cluster", "replicas": 5, "image_tag": "v1.2.3"}
-                    ]}},
-                    {"list": {"elements": [{"registry": "docker.io"}, {"registry": "ghcr.io"}]}}
-                ]}}],
-                "template": {
-                    "metadata": {"name": "fastapi-agent-{{name}}-{{registry}}"},
-                    "spec": {
-                        "project": "default",
-                        "source": {
-                            "repoURL": "https://github.com/your-org/helm-charts",
-                            "chart": "fastapi-agent",
-                            "targetRevision": "HEAD",
-                            "helm": {"valuesInline": {
-                                "replicaCount": "{{replicas}}",
-                                "image": {"repository": "{{registry}}/your-org/fastapi-agent", "tag": "{{image_tag}}"},
-                                "ingress": {"enabled": true, "className": "nginx"}
-                            }}
-                        },
-                        "destination": {"server": "https://{{cluster}}.example.com", "namespace": "agents"},
-                        "syncPolicy": {"automated": {"prune": true, "selfHeal": true}, "syncOptions": ["CreateNamespace=true"]}
-                    }
-                }
-            }
-        })
+        let text = include_str!("../../scenarios/lesson/appsets/01-first-draft.yaml");
+        let mut value = crate::yaml::parse(text).unwrap().remove(0).value;
+        value["metadata"]["namespace"] = json!("argocd");
+        value
     }
 
     fn names(x: &Expansion) -> Vec<&str> {
