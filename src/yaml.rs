@@ -594,7 +594,17 @@ pub fn to_string<T: Serialize>(value: &T) -> String {
 
 /// Appends a key to a JSON pointer, escaping it as RFC 6901 says.
 pub fn pointer_push(base: &str, key: &str) -> String {
-    format!("{base}/{}", key.replace('~', "~0").replace('/', "~1"))
+    // On the hot path of expansion and lint (once per node): one allocation
+    // when the key needs no escaping, which is nearly always.
+    let mut pointer = String::with_capacity(base.len() + 1 + key.len());
+    pointer.push_str(base);
+    pointer.push('/');
+    if key.contains(['~', '/']) {
+        pointer.push_str(&escape(key));
+    } else {
+        pointer.push_str(key);
+    }
+    pointer
 }
 
 /// The text rewrite behind template recovery, and the way back to the
@@ -909,6 +919,12 @@ mod recover {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pointer_push_escapes_only_what_rfc_6901_says() {
+        assert_eq!(super::pointer_push("/spec", "template"), "/spec/template");
+        assert_eq!(super::pointer_push("", "a/b~c"), "/a~1b~0c");
+    }
+
     use serde::Deserialize;
     use serde_json::json;
 
