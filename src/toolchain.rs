@@ -70,6 +70,22 @@ impl Toolchain {
     }
 }
 
+/// Why a live run (or the live test tiers) cannot happen on this machine, if
+/// it cannot: the toolchain is not built, or git or redis-server is missing.
+pub fn missing_for_live_runs() -> Option<String> {
+    if let Err(e) = Toolchain::locate() {
+        return Some(format!("{e} (run `make toolchain`)"));
+    }
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| is_executable(&d.join(tool))))
+    };
+    ["git", "redis-server"]
+        .into_iter()
+        .find(|t| !on_path(t))
+        .map(|t| format!("`{t}` is not installed (run `make deps`)"))
+}
+
 fn default_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("GITOPS_E2E_TOOLCHAIN") {
         return PathBuf::from(dir);

@@ -18,22 +18,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Why the end-to-end tier cannot run here, if it cannot.
 fn missing_prerequisite() -> Option<String> {
-    if let Err(e) = gitops_e2e::toolchain::Toolchain::locate() {
-        return Some(format!("{e} (run `make toolchain`)"));
-    }
-    for tool in ["git", "redis-server"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!("`{tool}` is not installed (run `make deps`)"));
-        }
-    }
-    None
+    gitops_e2e::toolchain::missing_for_live_runs()
 }
 
 macro_rules! require_toolchain {

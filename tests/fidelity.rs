@@ -20,7 +20,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use gitops_e2e::appset::{Expansion, GeneratedApp};
 use gitops_e2e::plan::Plan;
@@ -314,22 +313,8 @@ fn recorded_generation_agrees() {
     judge("recorded", &plan, &generated);
 }
 
-/// Why the live tier cannot run here, if it cannot.
 fn missing_prerequisite() -> Option<String> {
-    if let Err(e) = gitops_e2e::toolchain::Toolchain::locate() {
-        return Some(format!("{e} (run `make toolchain`)"));
-    }
-    for tool in ["git", "redis-server"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!("`{tool}` is not installed (run `make deps`)"));
-        }
-    }
-    None
+    gitops_e2e::toolchain::missing_for_live_runs()
 }
 
 /// Asks argocd-server on a kwok hub to generate every case, in one Session
