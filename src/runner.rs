@@ -94,10 +94,15 @@ fn prepare<'a>(
         });
     };
     let kind = choose_provider(&loaded, &opts, sink)?;
-    let toolchain = Toolchain::locate().map_err(|e| Error::Environment {
-        context: "the kwok provider needs the upstream toolchain (run `make toolchain`)".into(),
-        source: e.into(),
-    })?;
+    // Checked before anything starts, so a missing tool costs no cluster.
+    if let Some(missing) = crate::toolchain::missing_for_live_runs() {
+        return Err(env_error(
+            "a live run needs the upstream toolchain, git and redis-server",
+            anyhow::anyhow!(missing),
+        ));
+    }
+    let toolchain =
+        Toolchain::locate().map_err(|e| env_error("the upstream toolchain is not usable", e))?;
     let dir = tempfile::Builder::new()
         .prefix("gitops-e2e-run-")
         .tempdir()

@@ -266,3 +266,22 @@ fn terminal_report_of_the_part_three_plan() {
         insta::assert_snapshot!(text);
     });
 }
+
+#[test]
+fn run_without_the_toolchain_is_an_environment_error_before_anything_starts() {
+    cmd()
+        .args([
+            "run",
+            "scenarios/lesson/03-constraints.yaml",
+            "--provider",
+            "kwok",
+        ])
+        .env("GITOPS_E2E_CACHE", "/nonexistent")
+        .env_remove("GITOPS_E2E_TOOLCHAIN")
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "error: a live run needs the upstream toolchain, git and redis-server",
+        ))
+        .stderr(predicates::str::contains("run `make toolchain`"));
+}
