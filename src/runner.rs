@@ -882,10 +882,17 @@ impl Run<'_> {
             humantime::parse_duration(&self.loaded.scenario.spec.timeouts.sync)
                 .unwrap_or(Duration::from_secs(300))
         });
+        let sink = self.sink;
         let waits = owned.iter().map(|app| {
             let name = app.metadata.name.clone().unwrap_or_default();
             let api = api.clone();
             async move {
+                // One spinner per Application while it is awaited.
+                let phase = format!("waiting for {name} to be Synced and Healthy");
+                sink.emit(Event::PhaseStarted {
+                    name: phase.clone(),
+                });
+                let started = Instant::now();
                 let done = await_condition(api.clone(), &name, conditions::done_or_failed());
                 let outcome = match tokio::time::timeout(timeout, done).await {
                     Ok(Ok(Some(a))) if conditions::is_done(&a) => Outcome::Passed,
@@ -919,6 +926,10 @@ impl Run<'_> {
                         }
                     }
                 };
+                sink.emit(Event::PhaseFinished {
+                    name: phase,
+                    duration: started.elapsed(),
+                });
                 Check {
                     name: "Synced and Healthy".into(),
                     application: Some(name),
