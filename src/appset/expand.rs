@@ -33,16 +33,7 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
         .get("goTemplate")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let go_options: Vec<String> = spec
-        .get("goTemplateOptions")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let go_options: Vec<String> = crate::appset::string_list(spec.get("goTemplateOptions"));
     let opts = Options::new(go_template, &go_options);
     let base_template = spec
         .get("template")

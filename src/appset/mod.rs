@@ -41,6 +41,20 @@ use serde_json::Value;
 
 pub use expand::expand;
 
+/// The strings of a JSON array (`goTemplateOptions`, `mergeKeys`); anything
+/// else, or a non-string item, contributes nothing.
+pub(crate) fn string_list(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A cluster as the clusters generator sees it (an Argo CD cluster Secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterInfo {

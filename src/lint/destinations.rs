@@ -99,6 +99,22 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
                        list`): `https://kubernetes.default.svc` for the cluster Argo CD runs in, \
                        the real endpoint (e.g. `https://ABC.gr7.us-east-1.eks.amazonaws.com`) for \
                        others; or set `destination.name` to the registered cluster name";
+    // Both destination forms are reported the same way, at their own field.
+    let mut emit = |field: &str, value: &str, problem: &str, advice: &str| {
+        out.emit(
+            Draft {
+                rule: "placeholder-server",
+                severity: Severity::Error,
+                application: t.application(),
+                message: format!(
+                    "Application `{}`: destination {field} `{value}` {problem}",
+                    t.name
+                ),
+                advice: advice.to_string(),
+            },
+            &t.origin(&format!("/spec/destination/{field}")),
+        );
+    };
     if let Some(server) = server {
         let reason = placeholder_reason(server);
         let problem = match env {
@@ -119,20 +135,7 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
             None => reason,
         };
         if let Some(problem) = problem {
-            let p = "/spec/destination/server";
-            out.emit(
-                Draft {
-                    rule: "placeholder-server",
-                    severity: Severity::Error,
-                    application: t.application(),
-                    message: format!(
-                        "Application `{}`: destination server `{server}` {problem}",
-                        t.name
-                    ),
-                    advice: base_advice.to_string(),
-                },
-                &t.origin(p),
-            );
+            emit("server", server, &problem, base_advice);
         }
     } else if let Some(name) = name {
         let problem = if name.contains("{{") || name.contains("<no value>") {
@@ -150,20 +153,12 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
             })
         };
         if let Some(problem) = problem {
-            out.emit(
-                Draft {
-                    rule: "placeholder-server",
-                    severity: Severity::Error,
-                    application: t.application(),
-                    message: format!(
-                        "Application `{}`: destination name `{name}` {problem}",
-                        t.name
-                    ),
-                    advice: "set `destination.name` to the name of a cluster registered in Argo \
-                             CD (the `name` of its cluster Secret; `in-cluster` for the local one)"
-                        .to_string(),
-                },
-                &t.origin("/spec/destination/name"),
+            emit(
+                "name",
+                name,
+                &problem,
+                "set `destination.name` to the name of a cluster registered in Argo CD (the \
+                 `name` of its cluster Secret; `in-cluster` for the local one)",
             );
         }
     }

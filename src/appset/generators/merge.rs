@@ -50,16 +50,7 @@ pub fn generate(
             })?;
         sets.push((child_pointer, params));
     }
-    let keys: Vec<String> = spec
-        .get("mergeKeys")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let keys: Vec<String> = crate::appset::string_list(spec.get("mergeKeys"));
     let keys_pointer = pointer_push(pointer, "mergeKeys");
 
     let mut sets = sets.into_iter();
