@@ -34,6 +34,9 @@ pub enum Command {
     Run(RunArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
+    /// Say whether live runs can start on this machine, and if not, why
+    /// (exit 0 ready, 3 not ready).
+    Doctor,
 }
 
 #[derive(Debug, Args)]

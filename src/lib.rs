@@ -5,10 +5,12 @@
 
 pub mod appset;
 pub mod argocd;
+pub mod check;
 pub mod cli;
 pub mod error;
 pub mod events;
 pub mod lint;
+pub mod live;
 pub mod plan;
 pub mod process;
 pub mod provider;

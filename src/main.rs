@@ -57,6 +57,19 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&report, &args.output)
         }
         Command::Run(args) => run_scenario(args),
+        Command::Doctor => match gitops_e2e::toolchain::missing_for_live_runs() {
+            None => {
+                let bin = gitops_e2e::toolchain::Toolchain::locate()
+                    .map(|t| t.bin_dir().display().to_string())
+                    .unwrap_or_default();
+                println!("ready: live runs on kwok can start (toolchain in {bin})");
+                Ok(exit::PASSED)
+            }
+            Some(reason) => {
+                println!("not ready: {reason}");
+                Ok(exit::ENVIRONMENT)
+            }
+        },
         Command::Schema => {
             let schema = scenario::schema();
             println!(
@@ -86,8 +99,14 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
         source: e.into(),
     })?;
     let progress = Progress::new();
-    let report = runtime.block_on(runner::run(plan, opts, &progress))?;
-    emit(&report, &args.output)
+    let outcome = runtime.block_on(runner::run(plan, opts, &progress));
+    // Every verdict writes its reports: a run that stopped still says which
+    // checks completed and why it stopped.
+    let code = emit(&outcome.report, &args.output)?;
+    match outcome.error {
+        Some(e) => Err(e),
+        None => Ok(code),
+    }
 }
 
 /// Prints the report on stdout, writes the requested files, returns the exit code.

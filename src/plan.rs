@@ -285,15 +285,7 @@ fn summaries(expansion: &Expansion, env: &Environment) -> Vec<ApplicationSummary
 }
 
 fn check(name: String, application: Option<&str>, result: Result<(), String>) -> Check {
-    Check {
-        name,
-        application: application.map(str::to_string),
-        outcome: match result {
-            Ok(()) => Outcome::Passed,
-            Err(reason) => Outcome::Failed { reason },
-        },
-        detail: None,
-    }
+    Check::new(application, name, Outcome::from(result))
 }
 
 /// The scenario's `expect`, checked against the offline expansion.

@@ -5,7 +5,7 @@
 //! gives) and compared with what Argo CD's `POST /api/v1/applicationsets/generate`
 //! returns for it: the Application names as a set (cluster Secrets come in
 //! Argo CD's map order), each spec, and the labels, annotations and
-//! finalizers, all through `steps::diff::generation_check` (Go `omitempty`
+//! finalizers, all through `steps::dry_run::generation_check` (Go `omitempty`
 //! normalised). An error case agrees when both sides report an error and the
 //! plan's wording is found in Argo CD's message.
 //!
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use gitops_e2e::appset::{Expansion, GeneratedApp};
 use gitops_e2e::plan::Plan;
 use gitops_e2e::report::Outcome;
-use gitops_e2e::steps::diff::generation_check;
+use gitops_e2e::steps::dry_run::generation_check;
 use serde_json::{Value, json};
 
 /// Cases where the plan knowingly differs from Argo CD, with the reason.

@@ -14,6 +14,13 @@ pub enum ApiError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("argocd-server answered `{what}` with {status} and a body that is not JSON: {start}")]
+    Body {
+        what: String,
+        status: u16,
+        /// The first characters of the body, for the reader.
+        start: String,
+    },
     #[error("argocd-server answered `{what}` with {status}: {message}")]
     Status {
         what: String,
@@ -45,7 +52,21 @@ impl ArgoApi {
         };
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let bytes = resp.bytes().await.map_err(transport)?;
+        let body: Value = match serde_json::from_slice(&bytes) {
+            Ok(body) => body,
+            // An error answer may be plain text; a success must be JSON.
+            Err(_) if !status.is_success() => {
+                Value::String(String::from_utf8_lossy(&bytes).trim().to_string())
+            }
+            Err(_) => {
+                return Err(ApiError::Body {
+                    what: what.to_string(),
+                    status: status.as_u16(),
+                    start: String::from_utf8_lossy(&bytes).chars().take(80).collect(),
+                });
+            }
+        };
         if status.is_success() {
             Ok(body)
         } else {
@@ -55,7 +76,9 @@ impl ArgoApi {
                 message: body
                     .get("message")
                     .or_else(|| body.get("error"))
+                    .or(Some(&body))
                     .and_then(Value::as_str)
+                    .filter(|m| !m.is_empty())
                     .unwrap_or("(no message)")
                     .to_string(),
             })
@@ -72,11 +95,17 @@ impl ArgoApi {
                 self.http.post(url).json(&json!({"applicationSet": appset})),
             )
             .await?;
-        Ok(body
-            .get("applications")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default())
+        // Go omits an empty list: no `applications` is none generated; one
+        // that is not a list is a reply this client does not understand.
+        match body.get("applications") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(apps)) => Ok(apps.clone()),
+            Some(_) => Err(ApiError::Body {
+                what: "generate".into(),
+                status: 200,
+                start: body.to_string().chars().take(80).collect(),
+            }),
+        }
     }
 
     /// `GET /api/v1/applications/{name}/managed-resources`.
@@ -87,5 +116,66 @@ impl ArgoApi {
         );
         self.send(&format!("managed-resources of `{app}`"), self.http.get(url))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server on loopback that answers every request with `response`.
+    async fn answering(response: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(response.as_bytes()).await;
+                let _ = s.shutdown().await;
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_success_whose_body_is_not_json_is_an_error_not_zero_applications() {
+        let base = answering(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 15\r\nConnection: close\r\n\r\n<html>hi</html>",
+        )
+        .await;
+        let err = ArgoApi::new(&base)
+            .generate(&json!({}))
+            .await
+            .expect_err("not JSON");
+        assert!(matches!(err, ApiError::Body { status: 200, .. }), "{err}");
+        assert!(err.to_string().contains("<html>hi</html>"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_in_plain_text_keeps_its_message() {
+        let base = answering(
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: 12\r\nConnection: close\r\n\r\nbad template",
+        )
+        .await;
+        let err = ArgoApi::new(&base).generate(&json!({})).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "argocd-server answered `generate` with 400: bad template"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_applications_field_is_none_generated() {
+        let base =
+            answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await;
+        assert!(
+            ArgoApi::new(&base)
+                .generate(&json!({}))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

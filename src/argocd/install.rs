@@ -40,6 +40,23 @@ pub enum ApplyError {
     },
 }
 
+impl ApplyError {
+    /// Whether the API server refused the manifests themselves (invalid,
+    /// unknown kind, conflicting): the input's fault, not the cluster's.
+    /// Transport failures, 5xx answers and missing permissions are not.
+    pub fn is_rejection(&self) -> bool {
+        match self {
+            ApplyError::Shape { .. } => true,
+            ApplyError::Rejected { source, .. } => match source.as_ref() {
+                kube::Error::Api(status) => matches!(status.code, 400 | 404 | 409 | 422),
+                kube::Error::Discovery(_) => true,
+                _ => false,
+            },
+            ApplyError::Read { .. } | ApplyError::Yaml { .. } => false,
+        }
+    }
+}
+
 /// How to apply.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mode {

@@ -15,7 +15,10 @@ use kube::config::Kubeconfig;
 use kube::runtime::wait::await_condition;
 use serde_json::json;
 
+use super::clusters::{self, Registration};
 use super::install::{self, ApplyError, Mode};
+use super::proxy::ConnectProxy;
+use super::{ArgoCdRuntime, DiagnosticFile};
 use crate::process::{Cmd, Managed, ProcessError};
 use crate::provider::Provisioned;
 use crate::toolchain::Toolchain;
@@ -74,6 +77,102 @@ pub struct Options<'a> {
 fn free_port() -> Result<u16, std::io::Error> {
     // Bind port 0 and release it: the kernel does not hand it out again soon.
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Argo CD as local processes, with a CONNECT proxy on loopback that takes
+/// each production cluster URL to the local API server playing it.
+pub struct LocalProcesses {
+    toolchain: Toolchain,
+    running: Option<LocalArgoCd>,
+    proxy: Option<ConnectProxy>,
+}
+
+impl LocalProcesses {
+    pub fn new(toolchain: Toolchain) -> Self {
+        Self {
+            toolchain,
+            running: None,
+            proxy: None,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ArgoCdRuntime for LocalProcesses {
+    fn name(&self) -> &'static str {
+        "local processes"
+    }
+
+    async fn start(
+        &mut self,
+        hub: &Provisioned,
+        namespace: &str,
+        dir: &Path,
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
+        let argocd = start(Options {
+            toolchain: &self.toolchain,
+            hub,
+            dir,
+            namespace,
+            timeout,
+        })
+        .await?;
+        let url = argocd.server_url.clone();
+        self.running = Some(argocd);
+        Ok(url)
+    }
+
+    async fn register(
+        &mut self,
+        hub: &kube::Client,
+        regs: &[Registration<'_>],
+        namespace: &str,
+    ) -> anyhow::Result<()> {
+        let routes = clusters::proxy_routes(regs).map_err(anyhow::Error::msg)?;
+        let proxy = ConnectProxy::start(routes).await?;
+        let secrets: Vec<serde_json::Value> = regs
+            .iter()
+            .map(|r| clusters::secret(r, namespace, &proxy.url()))
+            .collect();
+        self.proxy = Some(proxy);
+        install::apply(hub, "cluster Secrets", &secrets, namespace, Mode::default()).await?;
+        Ok(())
+    }
+
+    fn diagnostics(&self) -> Vec<DiagnosticFile> {
+        let mut files: Vec<DiagnosticFile> = self
+            .running
+            .iter()
+            .flat_map(LocalArgoCd::logs)
+            .map(|(name, from)| DiagnosticFile::Copy {
+                name: format!("{name}.log"),
+                from,
+            })
+            .collect();
+        let refused = self
+            .proxy
+            .as_ref()
+            .map(ConnectProxy::refused)
+            .unwrap_or_default();
+        if !refused.is_empty() {
+            files.push(DiagnosticFile::Text {
+                name: "proxy-refused.txt".into(),
+                text: format!(
+                    "Argo CD asked for these hosts, which are no scenario cluster:\n{}\n",
+                    refused.join("\n")
+                ),
+            });
+        }
+        files
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut argocd) = self.running.take() {
+            argocd.stop().await;
+        }
+        self.proxy = None;
+    }
 }
 
 /// Installs the CRDs and config objects on the hub, then starts redis and

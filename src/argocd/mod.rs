@@ -1,5 +1,10 @@
 //! Argo CD on the harness's clusters.
 //!
+//! How Argo CD runs is behind [`ArgoCdRuntime`]: as local processes today
+//! ([`local::LocalProcesses`]); in the hub from its install manifests, or an
+//! Argo CD already installed there, next. Where repositories are served is
+//! behind [`repos::RepoServer`] likewise.
+//!
 //! - [`resources`]: typed Application and ApplicationSet.
 //! - [`install`]: server-side apply of manifests (CRDs, config, fixtures).
 //! - [`local`]: Argo CD's components as local processes.
@@ -19,3 +24,49 @@ pub mod proxy;
 pub mod repos;
 pub mod resources;
 pub mod static_server;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::provider::Provisioned;
+
+/// A file for the diagnostics bundle of a failed run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiagnosticFile {
+    /// Copy the file at `from` under `name` (a component's log).
+    Copy { name: String, from: PathBuf },
+    /// Write `text` under `name`.
+    Text { name: String, text: String },
+}
+
+/// How Argo CD runs for a scenario.
+#[async_trait::async_trait]
+pub trait ArgoCdRuntime: Send {
+    /// For reports: `local processes`, `in-cluster`, `existing`.
+    fn name(&self) -> &'static str;
+
+    /// Installs (or finds) Argo CD on the hub and waits until its API answers;
+    /// returns the API's base URL. `dir` is the run's own directory for it.
+    async fn start(
+        &mut self,
+        hub: &Provisioned,
+        namespace: &str,
+        dir: &Path,
+        timeout: Duration,
+    ) -> anyhow::Result<String>;
+
+    /// Registers the scenario's clusters with Argo CD under the server URLs
+    /// the ApplicationSet uses.
+    async fn register(
+        &mut self,
+        hub: &kube::Client,
+        clusters: &[clusters::Registration<'_>],
+        namespace: &str,
+    ) -> anyhow::Result<()>;
+
+    /// Logs and notes for the diagnostics bundle.
+    fn diagnostics(&self) -> Vec<DiagnosticFile>;
+
+    /// Stops what `start` started; an Argo CD it found is left as it was.
+    async fn stop(&mut self);
+}

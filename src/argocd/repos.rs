@@ -73,6 +73,98 @@ pub enum RepoError {
     Serve(#[from] ServeError),
 }
 
+/// Where the scenario's repositories are served from, for Argo CD to read.
+#[async_trait::async_trait]
+pub trait RepoServer: Send {
+    /// Serves the directory `src` as a Helm chart repository (`chart`) or as
+    /// a git repository; returns the URL Argo CD reads it from. `dest` is a
+    /// new directory of the run's for what is served.
+    async fn serve(&mut self, src: &Path, dest: &Path, chart: bool) -> Result<String, RepoError>;
+
+    /// Stops serving.
+    async fn stop(&mut self);
+}
+
+/// Repositories for an Argo CD on this machine: git over `file://`, Helm
+/// chart repositories over HTTP on 127.0.0.1.
+pub struct Loopback {
+    helm: PathBuf,
+    helm_repos: Vec<HelmRepo>,
+}
+
+impl Loopback {
+    /// `helm` packages and indexes charts.
+    pub fn new(helm: PathBuf) -> Self {
+        Self {
+            helm,
+            helm_repos: Vec::new(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl RepoServer for Loopback {
+    async fn serve(&mut self, src: &Path, dest: &Path, chart: bool) -> Result<String, RepoError> {
+        if !chart {
+            return git_repository(src, dest).await;
+        }
+        let repo = helm_repository(src, dest, &self.helm).await?;
+        let url = repo.url.clone();
+        self.helm_repos.push(repo);
+        Ok(url)
+    }
+
+    async fn stop(&mut self) {
+        self.helm_repos.clear();
+    }
+}
+
+/// Which local URL serves which remote repository URL: the ApplicationSet is
+/// applied with the local ones, and what Argo CD answers is mapped back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UrlMap(Vec<(String, String)>);
+
+impl UrlMap {
+    pub fn insert(&mut self, remote: &str, local: &str) {
+        self.0.push((remote.to_string(), local.to_string()));
+    }
+
+    /// Every string that is a remote URL (also with a trailing `/` or `.git`)
+    /// becomes the local URL serving it.
+    pub fn to_local(&self, value: &mut serde_json::Value) {
+        self.rewrite(value, false);
+    }
+
+    /// Every string that is a local URL becomes the remote URL it serves.
+    pub fn to_remote(&self, value: &mut serde_json::Value) {
+        self.rewrite(value, true);
+    }
+
+    fn rewrite(&self, value: &mut serde_json::Value, back: bool) {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => {
+                let found = self
+                    .0
+                    .iter()
+                    .find(|(remote, local)| same_url(s, if back { local } else { remote }));
+                if let Some((remote, local)) = found {
+                    *s = if back { remote.clone() } else { local.clone() };
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.rewrite(v, back)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.rewrite(v, back)),
+            _ => {}
+        }
+    }
+}
+
+/// The same repository: equal once a trailing `/` and `.git` are dropped.
+pub fn same_url(a: &str, b: &str) -> bool {
+    let norm = |u: &str| u.trim_end_matches('/').trim_end_matches(".git").to_string();
+    norm(a) == norm(b)
+}
+
 /// Makes `dest` a git repository holding a copy of `src` (without any `.git`
 /// inside it) in one commit, on both `main` and `master`; returns its
 /// `file://` URL.
@@ -357,6 +449,28 @@ fn file_url(path: &Path) -> String {
 mod tests {
     use super::*;
     use crate::argocd::static_server::tests::get;
+
+    #[test]
+    fn urls_are_rewritten_both_ways() {
+        let mut map = UrlMap::default();
+        map.insert(
+            "https://github.com/your-org/helm-charts",
+            "http://127.0.0.1:4000",
+        );
+        let mut v = serde_json::json!({"spec": {"source": {"repoURL": "https://github.com/your-org/helm-charts.git"},
+                           "other": "https://github.com/your-org/helm-charts-extra"}});
+        map.to_local(&mut v);
+        assert_eq!(v["spec"]["source"]["repoURL"], "http://127.0.0.1:4000");
+        assert_eq!(
+            v["spec"]["other"],
+            "https://github.com/your-org/helm-charts-extra"
+        );
+        map.to_remote(&mut v);
+        assert_eq!(
+            v["spec"]["source"]["repoURL"],
+            "https://github.com/your-org/helm-charts"
+        );
+    }
 
     fn tree(root: &Path) {
         std::fs::create_dir_all(root.join("app/templates")).unwrap();

@@ -31,6 +31,7 @@ impl Existing {
     }
 }
 
+#[async_trait::async_trait]
 impl Provider for Existing {
     fn name(&self) -> &'static str {
         "existing"

@@ -228,6 +228,7 @@ fn path_with(dir: &Path) -> std::ffi::OsString {
     std::env::join_paths(paths).unwrap_or_default()
 }
 
+#[async_trait::async_trait]
 impl Provider for Kwok {
     fn name(&self) -> &'static str {
         "kwok"

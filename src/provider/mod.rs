@@ -2,15 +2,14 @@
 //! running API servers with kube contexts named after them, and takes down
 //! what it created.
 //!
-//! `Provider` is a trait because the runner's tests need a fake; the real
-//! ones are `kwok::Kwok` and `existing::Existing`.
+//! `Provider` is a trait object: the runner chooses one in one place
+//! (`runner::seams`), and its tests use a fake.
 
 pub mod existing;
 pub mod kwok;
 pub mod nodes;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::PathBuf;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -100,18 +99,17 @@ impl ProvisionError {
     }
 }
 
+#[async_trait::async_trait]
 pub trait Provider: Send {
     /// `kwok`, `kind` or `existing`, for messages and reports.
     fn name(&self) -> &'static str;
 
     /// Brings every requested cluster up (in parallel where it can).
-    fn up(
-        &mut self,
-        clusters: &[ClusterRequest],
-    ) -> impl Future<Output = Result<Vec<Provisioned>, ProvisionError>> + Send;
+    async fn up(&mut self, clusters: &[ClusterRequest])
+    -> Result<Vec<Provisioned>, ProvisionError>;
 
     /// Takes down everything it created; returns what could not be removed.
-    fn down(&mut self) -> impl Future<Output = Vec<String>> + Send;
+    async fn down(&mut self) -> Vec<String>;
 
     /// How to reach the clusters when they are kept (`--keep`).
     fn keep_instructions(&self) -> String;
@@ -147,43 +145,4 @@ pub fn labels_text(labels: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// The providers a run can use, dispatched by one match.
-pub enum AnyProvider {
-    Kwok(kwok::Kwok),
-    Existing(existing::Existing),
-}
-
-impl Provider for AnyProvider {
-    fn name(&self) -> &'static str {
-        match self {
-            AnyProvider::Kwok(p) => p.name(),
-            AnyProvider::Existing(p) => p.name(),
-        }
-    }
-
-    async fn up(
-        &mut self,
-        clusters: &[ClusterRequest],
-    ) -> Result<Vec<Provisioned>, ProvisionError> {
-        match self {
-            AnyProvider::Kwok(p) => p.up(clusters).await,
-            AnyProvider::Existing(p) => p.up(clusters).await,
-        }
-    }
-
-    async fn down(&mut self) -> Vec<String> {
-        match self {
-            AnyProvider::Kwok(p) => p.down().await,
-            AnyProvider::Existing(p) => p.down().await,
-        }
-    }
-
-    fn keep_instructions(&self) -> String {
-        match self {
-            AnyProvider::Kwok(p) => p.keep_instructions(),
-            AnyProvider::Existing(p) => p.keep_instructions(),
-        }
-    }
 }

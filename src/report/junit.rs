@@ -70,6 +70,19 @@ pub fn render(report: &Report) -> String {
         }
         junit.add_test_suite(suite);
     }
+    if let Some(stopped) = &report.stopped {
+        // A run that stopped is one failed case of its own, so a pipeline
+        // that reads only JUnit sees why.
+        let mut suite = TestSuite::new("run");
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status
+            .set_message(stopped.reason.clone())
+            .set_type(stopped.kind);
+        let mut case = TestCase::new("the run completes", status);
+        case.set_classname(format!("{}.run", report.name));
+        suite.add_test_case(case);
+        junit.add_test_suite(suite);
+    }
     junit
         .to_string()
         .unwrap_or_else(|e| format!("<!-- cannot serialize JUnit report: {e} -->\n"))

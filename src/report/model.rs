@@ -3,6 +3,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::check::{Check, Outcome, StepKind};
 use crate::lint::{Finding, Severity};
 
 /// Everything a `plan` or `run` found out.
@@ -26,6 +27,21 @@ pub struct Report {
     /// Where the diagnostics bundle of a failed run was written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<String>,
+    /// Set when the run stopped before its verdict: the checks above are
+    /// those that completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stopped>,
+}
+
+/// Why a run ended without a verdict of its own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stopped {
+    /// `environment`, `input` or `interrupted`.
+    pub kind: &'static str,
+    /// The error, with its causes.
+    pub reason: String,
+    /// The exit code the run ended with.
+    pub exit_code: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,30 +55,6 @@ pub struct ApplicationSummary {
     pub cluster: Option<String>,
     /// The rendered Application spec.
     pub spec: Value,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepKind {
-    Plan,
-    DryRun,
-    Diff,
-    Count,
-    Sync,
-    Assert,
-}
-
-impl StepKind {
-    pub fn title(self) -> &'static str {
-        match self {
-            StepKind::Plan => "plan",
-            StepKind::DryRun => "dry-run",
-            StepKind::Diff => "diff",
-            StepKind::Count => "count",
-            StepKind::Sync => "sync",
-            StepKind::Assert => "assert",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,33 +80,6 @@ impl StepResult {
     }
 }
 
-/// One expectation checked: a line in the terminal, a testcase in JUnit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
-    /// What was checked, e.g. `replicas = 5`.
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub application: Option<String>,
-    pub outcome: Outcome,
-    /// Longer evidence: a unified diff, a list of both sides.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum Outcome {
-    Passed,
-    Failed { reason: String },
-    Skipped { reason: String },
-}
-
-impl Outcome {
-    pub fn is_failed(&self) -> bool {
-        matches!(self, Outcome::Failed { .. })
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -137,7 +102,8 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 impl Report {
     /// Passed when no check failed and no error-severity finding exists.
     pub fn passed(&self) -> bool {
-        !self.findings.iter().any(|f| f.severity == Severity::Error)
+        self.stopped.is_none()
+            && !self.findings.iter().any(|f| f.severity == Severity::Error)
             && !self
                 .steps
                 .iter()

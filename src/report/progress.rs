@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{Outcome, Status};
+use crate::check::Outcome;
 use crate::events::{Event, Sink};
 
 /// The spinners of the phases still running, by phase name.
@@ -93,15 +93,12 @@ impl Sink for Progress {
                 };
                 self.line(&text);
             }
-            Event::StepFinished(step) => {
-                if step.status() == Status::Skipped {
-                    self.line(&format!(
-                        "step {} skipped: {}",
-                        step.step.title(),
-                        step.skipped.as_deref().unwrap_or("")
-                    ));
-                }
-            }
+            Event::StepFinished {
+                step,
+                skipped: Some(why),
+                ..
+            } => self.line(&format!("step {} skipped: {why}", step.title())),
+            Event::StepFinished { .. } => {}
             Event::Note(text) => self.line(&text),
         }
     }

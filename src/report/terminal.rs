@@ -148,14 +148,23 @@ pub fn verdict(report: &Report) -> String {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
-    let word = if report.passed() { "PASSED" } else { "FAILED" };
-    format!(
+    let word = match &report.stopped {
+        Some(s) if s.kind == "interrupted" => "INTERRUPTED",
+        Some(_) => "STOPPED",
+        None if report.passed() => "PASSED",
+        None => "FAILED",
+    };
+    let mut text = format!(
         "{word}: {} of {} {} passed, {errors} error {}",
         checks.len() - failed,
         checks.len(),
         plural(checks.len(), "check"),
         plural(errors, "finding"),
-    )
+    );
+    if let Some(stopped) = &report.stopped {
+        text.push_str(&format!("; the run stopped: {}", stopped.reason));
+    }
+    text
 }
 
 fn plural(n: usize, word: &str) -> String {

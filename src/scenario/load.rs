@@ -7,8 +7,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
 
 use super::{Cluster, Scenario};
+use crate::provider::nodes::{self, NodeRequest};
 use crate::yaml::{self, Document, Pos};
 
 /// The only `apiVersion` this version reads.
@@ -29,6 +33,19 @@ pub struct Loaded {
     pub fixtures: std::collections::BTreeMap<String, Vec<PathBuf>>,
     /// `spec.clusters[].kindConfig`, resolved, by cluster.
     pub kind_configs: std::collections::BTreeMap<String, PathBuf>,
+    /// Each cluster's nodes, from its kind config and `nodeLabels`.
+    pub nodes: BTreeMap<String, Vec<NodeRequest>>,
+    /// Each cluster's fixture documents, read and checked, in order.
+    pub fixture_docs: BTreeMap<String, Vec<Value>>,
+    /// `spec.timeouts`, parsed.
+    pub timeouts: Timeouts,
+}
+
+/// `spec.timeouts` as durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub sync: Duration,
+    pub setup: Duration,
 }
 
 impl Loaded {
@@ -129,17 +146,18 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
         check_name,
         check_clusters_present,
         check_cluster_names,
+        check_cluster_servers,
         check_duplicate_clusters,
         check_hub,
         check_fixture_clusters,
         check_expected_clusters,
         check_duplicate_repos,
-        check_timeouts,
     ];
     for check in checks {
         check(&ctx, &doc, &scenario)?;
     }
-    resolve(&ctx, &doc, scenario)
+    let timeouts = timeouts(&ctx, &doc, &scenario)?;
+    resolve(&ctx, &doc, scenario, timeouts)
 }
 
 /// One validation of a decoded scenario.
@@ -300,12 +318,29 @@ fn check_header(ctx: &Ctx, doc: &Document) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// The scenario's name goes into cluster names, kube contexts and the
+/// diagnostics path: a DNS label cannot lead anywhere else.
 fn check_name(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
-    if s.metadata.name.trim().is_empty() {
+    let name = &s.metadata.name;
+    if name.trim().is_empty() {
         return Err(ctx.error(
             value_pos(doc, "/metadata/name"),
             "`metadata.name` is empty".to_string(),
             Some("name the scenario; reports and cluster names use it".to_string()),
+        ));
+    }
+    if !is_dns1123_label(name) {
+        return Err(ctx.error(
+            value_pos(doc, "/metadata/name"),
+            format!(
+                "scenario name `{}` is not a DNS-1123 label",
+                name.escape_debug()
+            ),
+            Some(
+                "use at most 63 lowercase letters, digits and `-`, starting and ending with a \
+                 letter or digit: reports, cluster names and the diagnostics path use it"
+                    .to_string(),
+            ),
         ));
     }
     Ok(())
@@ -342,6 +377,30 @@ fn check_cluster_names(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), Lo
                 format!("cluster name `{}` is not a DNS-1123 label", cluster.name),
                 Some(
                     "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
+                        .to_string(),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A `server` is the https URL the ApplicationSet names the cluster by.
+fn check_cluster_servers(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
+    for (i, cluster) in s.spec.clusters.iter().enumerate() {
+        let Some(server) = &cluster.server else {
+            continue;
+        };
+        if crate::argocd::clusters::host_port(server).is_none() {
+            return Err(ctx.error(
+                value_pos(doc, &format!("/spec/clusters/{i}/server")),
+                format!(
+                    "server `{server}` of cluster `{}` is not an https URL",
+                    cluster.name
+                ),
+                Some(
+                    "write the URL the ApplicationSet uses for this cluster, e.g. \
+                     `https://prod-eks-cluster-abc.eks.amazonaws.com`"
                         .to_string(),
                 ),
             ));
@@ -464,20 +523,21 @@ fn check_duplicate_repos(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), 
     Ok(())
 }
 
-fn check_timeouts(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
-    for (field, text) in [
-        ("sync", &s.spec.timeouts.sync),
-        ("setup", &s.spec.timeouts.setup),
-    ] {
-        if let Err(e) = humantime::parse_duration(text) {
-            return Err(ctx.error(
+/// `spec.timeouts`, parsed once here: every later use is a `Duration`.
+fn timeouts(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<Timeouts, LoadError> {
+    let parse = |field: &str, text: &str| {
+        humantime::parse_duration(text).map_err(|e| {
+            ctx.error(
                 value_pos(doc, &format!("/spec/timeouts/{field}")),
                 format!("invalid duration `{text}` for `spec.timeouts.{field}`: {e}"),
                 Some("write durations like `90s`, `5m` or `1h 30m`".to_string()),
-            ));
-        }
-    }
-    Ok(())
+            )
+        })
+    };
+    Ok(Timeouts {
+        sync: parse("sync", &s.spec.timeouts.sync)?,
+        setup: parse("setup", &s.spec.timeouts.setup)?,
+    })
 }
 
 /// What a referenced path must be.
@@ -518,7 +578,12 @@ fn existing(
     }
 }
 
-fn resolve(ctx: &Ctx, doc: &Document, scenario: Scenario) -> Result<Loaded, LoadError> {
+fn resolve(
+    ctx: &Ctx,
+    doc: &Document,
+    scenario: Scenario,
+    timeouts: Timeouts,
+) -> Result<Loaded, LoadError> {
     let spec = &scenario.spec;
     let application_set = existing(
         ctx,
@@ -529,10 +594,33 @@ fn resolve(ctx: &Ctx, doc: &Document, scenario: Scenario) -> Result<Loaded, Load
         Want::File,
     )?;
     let mut kind_configs = BTreeMap::new();
+    let mut nodes = BTreeMap::new();
     for (i, cluster) in spec.clusters.iter().enumerate() {
-        if let Some(config) = &cluster.kind_config {
-            let pointer = format!("/spec/clusters/{i}/kindConfig");
-            let path = existing(ctx, doc, &pointer, "kind config", config, Want::File)?;
+        let pointer = format!("/spec/clusters/{i}/kindConfig");
+        let path = match &cluster.kind_config {
+            Some(config) => Some(existing(
+                ctx,
+                doc,
+                &pointer,
+                "kind config",
+                config,
+                Want::File,
+            )?),
+            None => None,
+        };
+        let requests = nodes::node_requests(&cluster.name, path.as_deref(), &cluster.node_labels)
+            .map_err(|e| {
+            ctx.error(
+                value_pos(doc, &pointer),
+                format!(
+                    "kind config of cluster `{}` cannot be used: {e}",
+                    cluster.name
+                ),
+                Some("a kind config is a `kind: Cluster` file with a `nodes` list".to_string()),
+            )
+        })?;
+        nodes.insert(cluster.name.clone(), requests);
+        if let Some(path) = path {
             kind_configs.insert(cluster.name.clone(), path);
         }
     }
@@ -549,14 +637,19 @@ fn resolve(ctx: &Ctx, doc: &Document, scenario: Scenario) -> Result<Loaded, Load
         )?);
     }
     let mut fixtures = BTreeMap::new();
+    let mut fixture_docs = BTreeMap::new();
     for (cluster, files) in &spec.fixtures {
         let base = yaml::pointer_push("/spec/fixtures", cluster);
         let mut paths = Vec::new();
+        let mut docs = Vec::new();
         for (i, file) in files.iter().enumerate() {
             let pointer = format!("{base}/{i}");
-            paths.push(existing(ctx, doc, &pointer, "fixture", file, Want::File)?);
+            let path = existing(ctx, doc, &pointer, "fixture", file, Want::File)?;
+            docs.extend(fixture(ctx, doc, &pointer, &path)?);
+            paths.push(path);
         }
         fixtures.insert(cluster.clone(), paths);
+        fixture_docs.insert(cluster.clone(), docs);
     }
     Ok(Loaded {
         file: ctx.file.to_path_buf(),
@@ -565,7 +658,68 @@ fn resolve(ctx: &Ctx, doc: &Document, scenario: Scenario) -> Result<Loaded, Load
         repo_paths,
         fixtures,
         kind_configs,
+        nodes,
+        fixture_docs,
+        timeouts,
     })
+}
+
+/// A fixture's documents, each a Kubernetes object (`apiVersion`, `kind`,
+/// `metadata.name`), so that a typo costs no cluster start.
+fn fixture(ctx: &Ctx, doc: &Document, pointer: &str, path: &Path) -> Result<Vec<Value>, LoadError> {
+    let problem = |message: String| {
+        ctx.error(
+            value_pos(doc, pointer),
+            message,
+            Some(
+                "a fixture holds Kubernetes manifests (apiVersion, kind, metadata.name)"
+                    .to_string(),
+            ),
+        )
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| problem(format!("cannot read fixture `{}`: {e}", path.display())))?;
+    let docs = yaml::parse(&text).map_err(|e| {
+        problem(format!(
+            "fixture `{}`:{}:{}: invalid YAML: {}",
+            path.display(),
+            e.pos.line,
+            e.pos.column,
+            e.message
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, d) in docs.into_iter().enumerate() {
+        if d.value.is_null() {
+            continue;
+        }
+        let at = d
+            .values
+            .get("")
+            .copied()
+            .unwrap_or(Pos { line: 1, column: 1 });
+        let has = |p: &str| {
+            d.value
+                .pointer(p)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+        };
+        if let Some(missing) = ["/apiVersion", "/kind", "/metadata/name"]
+            .into_iter()
+            .find(|p| !has(p))
+        {
+            return Err(problem(format!(
+                "fixture `{}`:{}:{}: document {} has no `{}`",
+                path.display(),
+                at.line,
+                at.column,
+                i + 1,
+                missing.trim_start_matches('/').replace('/', ".")
+            )));
+        }
+        out.push(d.value);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

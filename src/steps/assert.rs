@@ -5,14 +5,127 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use async_trait::async_trait;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, PodSpec, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::{Api, ListParams};
 
-use crate::report::{Check, Outcome};
-use crate::scenario::ExpectedDeployment;
+use super::{Step, StepOutput, quote};
+use crate::check::{Check, Outcome, StepKind};
+use crate::error::Error;
+use crate::events::Sink;
+use crate::live::{Live, LiveCluster, env_error};
+use crate::scenario::{ExpectedApplication, ExpectedDeployment};
 
-use super::{check, failed, quote, skipped};
+pub struct Assert;
+
+#[async_trait]
+impl Step for Assert {
+    fn kind(&self) -> StepKind {
+        StepKind::Assert
+    }
+
+    async fn run(&self, live: &Live, _sink: &dyn Sink) -> Result<StepOutput, Error> {
+        let Some(expected) = &live.loaded.scenario.spec.expect.applications else {
+            return Ok(StepOutput::skipped("the scenario expects no Applications"));
+        };
+        let owned = live.owned_applications().await?;
+        let mut checks = Vec::new();
+        for (app_name, want) in expected {
+            let Some(app) = owned
+                .iter()
+                .find(|a| a.metadata.name.as_deref() == Some(app_name))
+            else {
+                checks.push(Check::new(
+                    Some(app_name),
+                    "Application exists",
+                    Outcome::skipped("it was not generated (see count)"),
+                ));
+                continue;
+            };
+            let dest = app.app_spec().destination.clone().unwrap_or_default();
+            let Some(cluster) = live.destination_cluster(&dest) else {
+                checks.push(
+                    Check::failed(
+                        "destination is a scenario cluster",
+                        format!(
+                            "destination `{}` is none of the scenario's clusters",
+                            dest.server
+                        ),
+                    )
+                    .for_app(app_name),
+                );
+                continue;
+            };
+            checks.extend(application_checks(cluster, app_name, &dest.namespace, want).await?);
+        }
+        Ok(StepOutput::checks(checks))
+    }
+}
+
+/// Reads the destination namespace of one Application and judges it. A read
+/// that fails is an environment error naming the call and the cluster, never
+/// an empty list (which would blame the manifest for a missing permission).
+pub async fn application_checks(
+    cluster: &LiveCluster,
+    app: &str,
+    ns: &str,
+    want: &ExpectedApplication,
+) -> Result<Vec<Check>, Error> {
+    let client = &cluster.client;
+    let failed_to = |what: String| {
+        let cluster = cluster.name.clone();
+        move |e: kube::Error| env_error(format!("cannot {what} on cluster `{cluster}`"), e)
+    };
+    let namespaces: Vec<String> = Api::<Namespace>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(failed_to("list namespaces".into()))?
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    let mut checks = vec![namespace_check(app, ns, &namespaces)];
+    if want.deployments.is_empty() {
+        return Ok(checks);
+    }
+    let pods = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map_err(failed_to(format!("list pods in namespace `{ns}`")))?
+        .items;
+    let secrets: Vec<String> = Api::<Secret>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map_err(failed_to(format!("list secrets in namespace `{ns}`")))?
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name)
+        .collect();
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(failed_to("list nodes".into()))?
+        .items;
+    for (name, want_dep) in &want.deployments {
+        let dep = Api::<Deployment>::namespaced(client.clone(), ns)
+            .get_opt(name)
+            .await
+            .map_err(failed_to(format!("read deployment `{ns}/{name}`")))?;
+        checks.extend(deployment_checks(
+            app,
+            ns,
+            name,
+            want_dep,
+            dep.as_ref(),
+            &pods,
+            &secrets,
+            &nodes,
+        ));
+    }
+    Ok(checks)
+}
 
 /// The checks of one expected Deployment `namespace/name` of Application `app`.
 ///
@@ -34,25 +147,25 @@ pub fn deployment_checks(
     let exists = format!("deployment {namespace}/{name} exists");
     let expectations = expectations(want);
     let Some(dep) = deployment else {
-        let mut checks = vec![check(
+        let mut checks = vec![Check::new(
             Some(app),
             exists,
-            failed(format!("no Deployment {name} in namespace {namespace}")),
+            Outcome::failed(format!("no Deployment {name} in namespace {namespace}")),
         )];
         let why = format!("deployment {namespace}/{name} does not exist");
         checks.extend(
             expectations
                 .iter()
-                .map(|e| check(Some(app), e.name(), skipped(why.clone()))),
+                .map(|e| Check::new(Some(app), e.name(), Outcome::skipped(why.clone()))),
         );
         return checks;
     };
     let ctx = Context::new(namespace, dep, pods, secrets, nodes);
-    let mut checks = vec![check(Some(app), exists, Outcome::Passed)];
+    let mut checks = vec![Check::new(Some(app), exists, Outcome::Passed)];
     checks.extend(
         expectations
             .iter()
-            .map(|e| check(Some(app), e.name(), e.evaluate(&ctx))),
+            .map(|e| Check::new(Some(app), e.name(), e.evaluate(&ctx))),
     );
     checks
 }
@@ -62,11 +175,11 @@ pub fn namespace_check(app: &str, namespace: &str, namespaces: &[String]) -> Che
     let outcome = if namespaces.iter().any(|n| n == namespace) {
         Outcome::Passed
     } else {
-        failed(format!(
+        Outcome::failed(format!(
             "namespace {namespace} not found: nothing was deployed there (syncOptions CreateNamespace=true creates it)"
         ))
     };
-    check(Some(app), format!("namespace {namespace} exists"), outcome)
+    Check::new(Some(app), format!("namespace {namespace} exists"), outcome)
 }
 
 /// One expectation of an `ExpectedDeployment`, in report order.
@@ -238,7 +351,7 @@ impl Expectation {
                 if actual == *n {
                     Outcome::Passed
                 } else {
-                    failed(format!("spec.replicas is {actual}"))
+                    Outcome::failed(format!("spec.replicas is {actual}"))
                 }
             }
             Expectation::Ready(n) => {
@@ -257,7 +370,7 @@ impl Expectation {
                     if let Some(rest) = ctx.not_running() {
                         reason.push_str(&format!("; {rest}"));
                     }
-                    failed(reason)
+                    Outcome::failed(reason)
                 }
             }
             Expectation::Running(n) => {
@@ -270,13 +383,13 @@ impl Expectation {
                     if let Some(rest) = ctx.not_running() {
                         reason.push_str(&format!("; {rest}"));
                     }
-                    failed(reason)
+                    Outcome::failed(reason)
                 }
             }
             Expectation::Image(image) => {
                 let containers = ctx.containers();
                 if containers.is_empty() {
-                    return failed("the pod template has no containers");
+                    return Outcome::failed("the pod template has no containers");
                 }
                 let wrong: Vec<String> = containers
                     .iter()
@@ -289,7 +402,7 @@ impl Expectation {
                 if wrong.is_empty() {
                     Outcome::Passed
                 } else {
-                    failed(wrong.join("; "))
+                    Outcome::failed(wrong.join("; "))
                 }
             }
             Expectation::PullSecrets(want) => {
@@ -303,9 +416,9 @@ impl Expectation {
                 if &actual == want {
                     Outcome::Passed
                 } else if actual.is_empty() {
-                    failed("the pod template has no imagePullSecrets")
+                    Outcome::failed("the pod template has no imagePullSecrets")
                 } else {
-                    failed(format!(
+                    Outcome::failed(format!(
                         "the pod template has imagePullSecrets [{}]",
                         join(&actual)
                     ))
@@ -315,7 +428,7 @@ impl Expectation {
                 if ctx.secrets.iter().any(|n| n == s) {
                     Outcome::Passed
                 } else {
-                    failed(format!(
+                    Outcome::failed(format!(
                         "no Secret {s} in namespace {}: pods would fail with ImagePullBackOff",
                         ctx.namespace
                     ))
@@ -325,7 +438,7 @@ impl Expectation {
             Expectation::Resource { kind, key, value } => {
                 let containers = ctx.containers();
                 if containers.is_empty() {
-                    return failed("the pod template has no containers");
+                    return Outcome::failed("the pod template has no containers");
                 }
                 let wrong: Vec<String> = containers
                     .iter()
@@ -354,7 +467,7 @@ impl Expectation {
                 if wrong.is_empty() {
                     Outcome::Passed
                 } else {
-                    failed(wrong.join("; "))
+                    Outcome::failed(wrong.join("; "))
                 }
             }
         }
@@ -465,7 +578,7 @@ fn placement(ctx: &Context, labels: &BTreeMap<String, String>) -> Outcome {
     if problems.is_empty() {
         Outcome::Passed
     } else {
-        failed(problems.join("; "))
+        Outcome::failed(problems.join("; "))
     }
 }
 

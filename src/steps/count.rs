@@ -3,11 +3,53 @@
 
 use std::collections::BTreeSet;
 
-use crate::argocd::resources::{Application, ApplicationSet};
-use crate::report::{Check, Outcome};
+use async_trait::async_trait;
+use kube::api::ListParams;
 
 use super::conditions::appset_error;
-use super::{check, failed};
+use super::{Step, StepOutput};
+use crate::argocd::resources::{Application, ApplicationSet};
+use crate::check::{Check, Outcome, StepKind};
+use crate::error::Error;
+use crate::events::Sink;
+use crate::live::{Live, env_error};
+
+pub struct Count;
+
+#[async_trait]
+impl Step for Count {
+    fn kind(&self) -> StepKind {
+        StepKind::Count
+    }
+
+    async fn run(&self, live: &Live, _sink: &dyn Sink) -> Result<StepOutput, Error> {
+        // The latest status, for the ErrorOccurred condition.
+        let appset = live.application_set().await?;
+        let apps = live
+            .applications()
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| {
+                env_error(
+                    format!("cannot list Applications in namespace `{}`", live.namespace),
+                    e,
+                )
+            })?;
+        let expected: Option<BTreeSet<String>> = live
+            .loaded
+            .scenario
+            .spec
+            .expect
+            .applications
+            .as_ref()
+            .map(|a| a.keys().cloned().collect());
+        Ok(StepOutput::checks(count_checks(
+            &appset,
+            &apps.items,
+            expected.as_ref(),
+        )))
+    }
+}
 
 /// Whether `app` carries an ownerReference to `appset` (by uid, as the
 /// applicationset-controller sets it).
@@ -51,17 +93,17 @@ pub fn count_checks(
                 if !unexpected.is_empty() {
                     parts.push(format!("unexpected: {}", unexpected.join(", ")));
                 }
-                failed(parts.join("; "))
+                Outcome::failed(parts.join("; "))
             };
-            check(None, name, outcome)
+            Check::new(None, name, outcome)
         }
         None => {
             let outcome = if owned.is_empty() {
-                failed("owns no Application")
+                Outcome::failed("owns no Application")
             } else {
                 Outcome::Passed
             };
-            check(None, "owns at least 1 Application", outcome)
+            Check::new(None, "owns at least 1 Application", outcome)
         }
     };
     let mut count = count;
@@ -75,10 +117,10 @@ pub fn count_checks(
                 .join(", ")
         ));
     }
-    let error = check(
+    let error = Check::new(
         None,
         "no ErrorOccurred condition",
-        appset_error(appset).map_or(Outcome::Passed, failed),
+        appset_error(appset).map_or(Outcome::Passed, Outcome::failed),
     );
     vec![count, error]
 }

@@ -1,18 +1,118 @@
-//! Step 2, diff: what a sync would change, per managed resource; and step 1's
-//! comparison of the offline plan with Argo CD's own generation.
+//! Step 2, diff: the ApplicationSet is applied (step 1 showed the API server
+//! accepts it), and once the applicationset-controller has reconciled it,
+//! each generated Application shows what a sync would change, per managed
+//! resource (`GET /api/v1/applications/{name}/managed-resources`). Manual
+//! Applications are diffed before step 4 syncs them.
 //!
 //! Diffs are informational: a resource that would change is not a failure, so
 //! its check passes and carries the unified diff in `detail`.
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
+use async_trait::async_trait;
+use kube::runtime::wait::await_condition;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::appset::GeneratedApp;
-use crate::report::{Check, Outcome};
+use super::{Step, StepOutput, qualified, unified};
+use crate::argocd::install::{self, Mode};
+use crate::argocd::resources::{Application, ApplicationSet};
+use crate::check::{Check, Outcome, StepKind};
+use crate::error::Error;
+use crate::events::Sink;
+use crate::live::{Live, env_error};
 
-use super::{check, failed, qualified, unified};
+pub struct Diff;
+
+#[async_trait]
+impl Step for Diff {
+    fn kind(&self) -> StepKind {
+        StepKind::Diff
+    }
+
+    async fn run(&self, live: &Live, _sink: &dyn Sink) -> Result<StepOutput, Error> {
+        apply(live).await?;
+        let owned = live.owned_applications().await?;
+        if owned.is_empty() {
+            return Ok(StepOutput::skipped("no Application was generated"));
+        }
+        let mut checks = Vec::new();
+        for app in &owned {
+            let name = app.metadata.name.clone().unwrap_or_default();
+            // The controller must have compared once for the diff to exist;
+            // if it has not within the time, the diff says what it has.
+            let compared =
+                await_condition(live.applications(), &name, |a: Option<&Application>| {
+                    a.is_some_and(|a| !a.sync_status().is_empty())
+                });
+            let _ = tokio::time::timeout(live.setup_timeout, compared).await;
+            let resources = live
+                .argocd
+                .managed_resources(&name, &live.namespace)
+                .await
+                .map_err(|e| {
+                    env_error(format!("cannot read the managed resources of `{name}`"), e)
+                })?;
+            checks.extend(diff_checks(&name, &resources));
+        }
+        Ok(StepOutput::checks(checks))
+    }
+}
+
+/// Applies the ApplicationSet and waits until the applicationset-controller
+/// has reconciled it once: its resources are up to date, or it reports an
+/// error (which step 3 shows).
+async fn apply(live: &Live) -> Result<ApplicationSet, Error> {
+    let hub = live.hub();
+    install::apply(
+        &hub.client,
+        "the ApplicationSet",
+        &[live.appset_to_apply()],
+        &live.namespace,
+        Mode::default(),
+    )
+    .await
+    .map_err(|e| {
+        env_error(
+            format!("cannot apply the ApplicationSet on cluster `{}`", hub.name),
+            e,
+        )
+    })?;
+    let name = live.appset_name().to_string();
+    let reconciled = await_condition(
+        live.application_sets(),
+        &name,
+        |a: Option<&ApplicationSet>| a.is_some_and(reconciled),
+    );
+    let timeout = live.setup_timeout.max(Duration::from_secs(1));
+    match tokio::time::timeout(timeout, reconciled).await {
+        Ok(Ok(Some(appset))) => Ok(appset),
+        Ok(Ok(None)) => Err(env_error(
+            format!("ApplicationSet `{name}` disappeared"),
+            anyhow::anyhow!("deleted while waiting for its first reconciliation"),
+        )),
+        Ok(Err(e)) => Err(env_error(
+            format!("cannot watch ApplicationSet `{name}`"),
+            e,
+        )),
+        Err(_) => Err(env_error(
+            format!(
+                "ApplicationSet `{name}` was not reconciled within {} (timeouts.setup)",
+                humantime::format_duration(timeout)
+            ),
+            anyhow::anyhow!(
+                "is the applicationset-controller running? see its log in the diagnostics"
+            ),
+        )),
+    }
+}
+
+/// Whether the applicationset-controller has reconciled the ApplicationSet.
+pub fn reconciled(appset: &ApplicationSet) -> bool {
+    appset.conditions().iter().any(|c| {
+        (c.type_ == "ResourcesUpToDate" || c.type_ == "ErrorOccurred") && c.status == "True"
+    })
+}
 
 /// Fields that change on every write, or that Argo CD does not manage.
 const NOISY_METADATA: [&str; 5] = [
@@ -94,7 +194,7 @@ fn resource_check(application: &str, r: &ManagedResource) -> Check {
             }
         }
     };
-    let mut c = check(Some(application), name, Outcome::Passed);
+    let mut c = Check::new(Some(application), name, Outcome::Passed);
     c.detail = Some(detail);
     c
 }
@@ -129,108 +229,6 @@ fn strip_noise(mut v: Value) -> Value {
         }
     }
     v
-}
-
-/// Step 1: the plan's Applications against Argo CD's own generation (the
-/// `applications` of `POST /api/v1/applicationsets/generate`). Passes when the
-/// names are the same and each spec is equal once zero values are dropped
-/// (Go's `omitempty` drops them on Argo CD's side: nulls, empty strings,
-/// `false`, empty maps and lists). Fails listing the names on one side only
-/// and, in `detail`, a unified diff of each spec that differs.
-pub fn generation_check(plan: &[GeneratedApp], argocd: &[Value]) -> Check {
-    let name = "Argo CD generates the planned Applications";
-    let ours: BTreeMap<String, Value> = plan
-        .iter()
-        .map(|a| (a.name.clone(), normalize(a.spec())))
-        .collect();
-    let theirs: BTreeMap<String, Value> = argocd
-        .iter()
-        .map(|a| {
-            let name = a
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("(unnamed)")
-                .to_string();
-            let spec = a.get("spec").cloned().unwrap_or(Value::Null);
-            (name, normalize(spec))
-        })
-        .collect();
-
-    let only_plan: Vec<&str> = ours
-        .keys()
-        .filter(|k| !theirs.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    let only_argocd: Vec<&str> = theirs
-        .keys()
-        .filter(|k| !ours.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    let mut differ = Vec::new();
-    let mut diffs = Vec::new();
-    for (app, spec) in &ours {
-        let Some(other) = theirs.get(app) else {
-            continue;
-        };
-        if spec != other {
-            differ.push(app.as_str());
-            let plan_yaml = crate::yaml::to_string(spec);
-            let argocd_yaml = crate::yaml::to_string(other);
-            diffs.push(format!(
-                "spec of {app}:\n{}",
-                unified(&plan_yaml, &argocd_yaml, "plan", "argocd")
-            ));
-        }
-    }
-    if only_plan.is_empty() && only_argocd.is_empty() && differ.is_empty() {
-        return check(None, name, Outcome::Passed);
-    }
-    let mut parts = Vec::new();
-    if !only_plan.is_empty() {
-        parts.push(format!("only in the plan: {}", only_plan.join(", ")));
-    }
-    if !only_argocd.is_empty() {
-        parts.push(format!("only in Argo CD: {}", only_argocd.join(", ")));
-    }
-    if !differ.is_empty() {
-        parts.push(format!("spec differs: {}", differ.join(", ")));
-    }
-    let reason = parts.join("; ");
-    let mut detail = parts.join("\n");
-    for d in diffs {
-        detail.push_str("\n\n");
-        detail.push_str(&d);
-    }
-    let mut c = check(None, name, failed(reason));
-    c.detail = Some(detail);
-    c
-}
-
-/// Drops zero values recursively, as Go's `omitempty` would on Argo CD's side.
-fn normalize(v: Value) -> Value {
-    match v {
-        Value::Object(map) => {
-            let map: Map<String, Value> = map
-                .into_iter()
-                .map(|(k, v)| (k, normalize(v)))
-                .filter(|(_, v)| !is_zero(v))
-                .collect();
-            Value::Object(map)
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
-        other => other,
-    }
-}
-
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        Value::Number(_) => false,
-    }
 }
 
 #[cfg(test)]
@@ -375,88 +373,6 @@ mod tests {
                 .detail
                 .as_deref()
                 .is_some_and(|d| d.starts_with("would be created"))
-        );
-    }
-
-    fn planned(name: &str, spec: Value) -> GeneratedApp {
-        GeneratedApp {
-            name: name.into(),
-            manifest: json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-                             "metadata": {"name": name}, "spec": spec}),
-            params: json!({}),
-        }
-    }
-
-    fn generated(name: &str, spec: Value) -> Value {
-        json!({"metadata": {"name": name, "namespace": "argocd", "creationTimestamp": null},
-               "spec": spec, "status": {"sync": {"status": ""}, "health": {}}})
-    }
-
-    fn spec(ns: &str) -> Value {
-        json!({"project": "default",
-               "source": {"repoURL": "https://github.com/your-org/helm-charts", "chart": "fastapi-agent",
-                          "targetRevision": "1.2.0", "helm": {"valuesObject": {"replicaCount": 5}}},
-               "destination": {"server": "https://kubernetes.default.svc", "namespace": ns}})
-    }
-
-    #[test]
-    fn generation_matches_after_normalising() {
-        let mut ours = spec("agents");
-        ours["syncPolicy"] = json!({"syncOptions": [], "automated": null});
-        ours["destination"]["name"] = json!("");
-        let mut theirs = spec("agents");
-        theirs["source"]["helm"]["skipCrds"] = json!(false);
-        let c = generation_check(&[planned("a-dev", ours)], &[generated("a-dev", theirs)]);
-        assert_eq!(c.name, "Argo CD generates the planned Applications");
-        assert_eq!(c.outcome, Outcome::Passed);
-        assert_eq!(c.detail, None);
-    }
-
-    #[test]
-    fn generation_lists_both_sides_and_diffs_specs() {
-        let mut ours = spec("agents");
-        ours["source"]["helm"] = json!({"valuesInline": {"replicaCount": 5}});
-        let theirs = spec("agents");
-        let mut theirs_prod = theirs.clone();
-        theirs_prod["source"]
-            .as_object_mut()
-            .map(|s| s.remove("helm"));
-        let c = generation_check(
-            &[
-                planned("a-dev", spec("agents")),
-                planned("a-prod", ours),
-                planned("a-qa", spec("qa")),
-            ],
-            &[
-                generated("a-dev", theirs),
-                generated("a-prod", theirs_prod),
-                generated("a-staging", spec("s")),
-            ],
-        );
-        assert_eq!(
-            c.outcome,
-            Outcome::Failed {
-                reason: "only in the plan: a-qa; only in Argo CD: a-staging; spec differs: a-prod"
-                    .into()
-            }
-        );
-        let d = c.detail.as_deref().expect("detail");
-        assert!(
-            d.starts_with("only in the plan: a-qa\nonly in Argo CD: a-staging\nspec differs: a-prod\n\nspec of a-prod:\n--- plan\n+++ argocd\n"),
-            "{d}"
-        );
-        assert!(d.contains("\n-    valuesInline:\n"), "{d}");
-        assert!(!d.contains("spec of a-dev"), "{d}");
-    }
-
-    #[test]
-    fn generation_tolerates_nameless_items() {
-        let c = generation_check(&[], &[json!("garbage")]);
-        assert_eq!(
-            c.outcome,
-            Outcome::Failed {
-                reason: "only in Argo CD: (unnamed)".into()
-            }
         );
     }
 }

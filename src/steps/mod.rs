@@ -1,36 +1,68 @@
-//! The five steps of a run, as pure functions over what the runner fetched.
+//! The five steps of a run, one module each. A step reads what it needs from
+//! the live environment ([`Live`]), judges it, and returns its checks: a failed
+//! expectation is a `Failed` check, a failed read is an `Error` (exit 3).
 //!
-//! Nothing here talks to a cluster: the runner reads objects with kube-rs (or
-//! Argo CD's REST API) and hands them in; each function returns the report's
-//! [`Check`]s. A failed expectation is a `Failed` check, never an error.
+//! Each module keeps its judgement in plain functions over the objects it
+//! read, unit-tested on fixtures, apart from the reads themselves.
 
 pub mod assert;
 pub mod conditions;
 pub mod count;
 pub mod diff;
+pub mod dry_run;
+pub mod sync;
 
-use crate::report::{Check, Outcome};
+use async_trait::async_trait;
 
-/// A check about one Application.
-fn check(application: Option<&str>, name: impl Into<String>, outcome: Outcome) -> Check {
-    Check {
-        name: name.into(),
-        application: application.map(str::to_string),
-        outcome,
-        detail: None,
+use crate::check::{Check, StepKind};
+use crate::error::Error;
+use crate::events::Sink;
+use crate::live::Live;
+
+/// What a step found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepOutput {
+    pub checks: Vec<Check>,
+    /// Set when the step had nothing to do, with why.
+    pub skipped: Option<String>,
+    /// Set when the steps after this one cannot run, with why.
+    pub stops_later: Option<String>,
+}
+
+impl StepOutput {
+    pub fn checks(checks: Vec<Check>) -> Self {
+        StepOutput {
+            checks,
+            ..StepOutput::default()
+        }
+    }
+
+    pub fn skipped(why: impl Into<String>) -> Self {
+        StepOutput {
+            skipped: Some(why.into()),
+            ..StepOutput::default()
+        }
     }
 }
 
-fn failed(reason: impl Into<String>) -> Outcome {
-    Outcome::Failed {
-        reason: reason.into(),
-    }
+#[async_trait]
+pub trait Step: Send + Sync {
+    fn kind(&self) -> StepKind;
+
+    /// Runs the step. `sink` is for progress within it (a spinner per
+    /// Application awaited); its checks are returned, not emitted.
+    async fn run(&self, live: &Live, sink: &dyn Sink) -> Result<StepOutput, Error>;
 }
 
-fn skipped(reason: impl Into<String>) -> Outcome {
-    Outcome::Skipped {
-        reason: reason.into(),
-    }
+/// The lesson's five steps, in order.
+pub fn all() -> Vec<Box<dyn Step>> {
+    vec![
+        Box::new(dry_run::DryRun),
+        Box::new(diff::Diff),
+        Box::new(count::Count),
+        Box::new(sync::Sync),
+        Box::new(assert::Assert),
+    ]
 }
 
 /// A message from Argo CD or Kubernetes, quoted so that it reads as evidence.
@@ -54,4 +86,16 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
         .context_radius(3)
         .header(old_name, new_name)
         .to_string()
+}
+
+/// An error and its causes on one line, for a check's reason.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

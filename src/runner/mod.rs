@@ -1,0 +1,526 @@
+//! Runs a scenario live: setup (clusters, Argo CD, repositories,
+//! registrations) → the five steps in order → teardown.
+//!
+//! This module is orchestration only. What each step reads and how it judges
+//! it is in `crate::steps`; where clusters, Argo CD and repositories come from
+//! is behind the [`Seams`], chosen in one place ([`seams::choose`]). The
+//! runner emits events and keeps no record of its own: the report is built
+//! from the same events the progress display shows. A failed check is data;
+//! a broken environment is an `Error` (exit 3), and the report still names
+//! every check that completed. Teardown always happens, also on error and on
+//! Ctrl-C; `--keep` leaves the clusters up.
+
+mod diagnostics;
+mod seams;
+mod session;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub use seams::Seams;
+pub use session::Session;
+
+use crate::argocd::api::ArgoApi;
+use crate::argocd::clusters::Registration;
+use crate::argocd::repos::{UrlMap, same_url};
+use crate::check::Outcome;
+use crate::error::Error;
+use crate::events::{Event, Sink, Tee};
+use crate::live::{Live, LiveCluster, env_error};
+use crate::plan::Plan;
+use crate::provider::{ClusterRequest, Provisioned, merged_kubeconfig};
+use crate::report::{Collector, Report, Stopped};
+use crate::scenario::{Loaded, ProviderKind};
+use crate::steps::{self, Step};
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's provider.
+    pub provider: Option<ProviderKind>,
+    /// Leave the clusters up and say how to reach them.
+    pub keep: bool,
+    /// Overrides `timeouts.sync`.
+    pub sync_timeout: Option<Duration>,
+    /// Where diagnostics bundles go (default `.gitops-e2e/diagnostics`); each
+    /// failed run writes a new directory inside it.
+    pub diagnostics: Option<PathBuf>,
+    /// Existing provider: scenario cluster → kube context (overrides `context`).
+    pub contexts: BTreeMap<String, String>,
+}
+
+/// The end of a run: its report (always) and, when the run could not reach
+/// its verdict, why (exit 2, 3 or 130).
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report: Report,
+    pub error: Option<Error>,
+}
+
+/// Runs `plan`'s scenario live.
+pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> RunOutcome {
+    let collector = Collector::default();
+    let started = Instant::now();
+    let base = plan.report.clone();
+    let end = {
+        let tee = Tee(vec![sink, &collector]);
+        match seams::prepare(plan, opts, &tee) {
+            Ok(runner) => runner.run_to_end(interrupted()).await,
+            Err(e) => RunEnd::before_start(e),
+        }
+    };
+    end.outcome(&collector, base, started.elapsed())
+}
+
+/// What a runner reports when it is done.
+pub struct RunEnd {
+    pub provider: Option<&'static str>,
+    pub error: Option<Error>,
+    pub diagnostics: Option<PathBuf>,
+}
+
+impl RunEnd {
+    fn before_start(error: Error) -> Self {
+        RunEnd {
+            provider: None,
+            error: Some(error),
+            diagnostics: None,
+        }
+    }
+
+    /// The report from the events `collector` saw, and the error if any.
+    pub fn outcome(self, collector: &Collector, base: Report, total: Duration) -> RunOutcome {
+        let stopped = self.error.as_ref().map(|e| Stopped {
+            kind: match e {
+                Error::Interrupted => "interrupted",
+                Error::Environment { .. } => "environment",
+                _ => "input",
+            },
+            reason: steps::error_chain(e),
+            exit_code: e.exit_code(),
+        });
+        let mut report = collector.report(base, self.provider, total, stopped);
+        report.diagnostics = self.diagnostics.map(|d| d.display().to_string());
+        RunOutcome {
+            report,
+            error: self.error,
+        }
+    }
+}
+
+/// Resolves when the user asks to stop (Ctrl-C or SIGTERM).
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}
+
+pub struct Runner<'a> {
+    plan: Arc<Plan>,
+    loaded: Arc<Loaded>,
+    opts: RunOptions,
+    sink: &'a dyn Sink,
+    seams: Seams,
+    steps: Vec<Box<dyn Step>>,
+    /// The run's own directory (kubeconfigs, Argo CD's files, repositories);
+    /// removed at the end unless the clusters are kept.
+    dir: tempfile::TempDir,
+    run_id: String,
+    clusters: Vec<Provisioned>,
+    argocd_url: Option<String>,
+    urls: UrlMap,
+    live: Option<Live>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        plan: Plan,
+        loaded: Loaded,
+        opts: RunOptions,
+        sink: &'a dyn Sink,
+        seams: Seams,
+        steps: Vec<Box<dyn Step>>,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let run_id = seams::run_id(dir.path());
+        Runner {
+            plan: Arc::new(plan),
+            loaded: Arc::new(loaded),
+            opts,
+            sink,
+            seams,
+            steps,
+            dir,
+            run_id,
+            clusters: Vec::new(),
+            argocd_url: None,
+            urls: UrlMap::default(),
+            live: None,
+        }
+    }
+
+    /// Sets up, runs the steps, collects diagnostics when something failed,
+    /// and tears down — whatever happens, also when `interrupt` resolves.
+    pub async fn run_to_end(mut self, interrupt: impl Future<Output = ()>) -> RunEnd {
+        let result = tokio::select! {
+            r = self.execute() => r,
+            _ = interrupt => Err(Error::Interrupted),
+        };
+        let interrupted = matches!(result, Err(Error::Interrupted));
+        let failed = !matches!(result, Ok(true));
+        let diagnostics = if failed && !interrupted {
+            self.collect_diagnostics().await
+        } else {
+            None
+        };
+        let keep = self.opts.keep && !interrupted;
+        self.teardown(keep).await;
+        if keep {
+            let kept = self.dir.keep();
+            self.sink.emit(Event::Note(format!(
+                "kept run directory {}",
+                kept.display()
+            )));
+        }
+        RunEnd {
+            provider: Some(self.seams.provider.name()),
+            error: result.err(),
+            diagnostics,
+        }
+    }
+
+    /// Setup and the steps; `Ok(true)` when every check passed.
+    async fn execute(&mut self) -> Result<bool, Error> {
+        self.setup().await?;
+        self.run_steps().await
+    }
+
+    async fn phase<T>(
+        &mut self,
+        name: &str,
+        work: impl AsyncFnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.sink.emit(Event::PhaseStarted { name: name.into() });
+        let started = Instant::now();
+        let result = work(self).await;
+        self.sink.emit(Event::PhaseFinished {
+            name: name.into(),
+            duration: started.elapsed(),
+        });
+        result
+    }
+
+    fn setup_timeout(&self) -> Duration {
+        self.loaded.timeouts.setup
+    }
+
+    /// Clusters, Argo CD, repositories, cluster registrations: then the steps
+    /// get their view of it all.
+    async fn setup(&mut self) -> Result<(), Error> {
+        self.phase("clusters up", async |r| r.provision().await)
+            .await?;
+        self.phase("Argo CD ready", async |r| r.start_argocd().await)
+            .await?;
+        self.phase("repositories served", async |r| r.serve_repos().await)
+            .await?;
+        self.phase("clusters registered", async |r| r.register_clusters().await)
+            .await
+    }
+
+    async fn provision(&mut self) -> Result<(), Error> {
+        let requests: Vec<ClusterRequest> = self
+            .loaded
+            .scenario
+            .spec
+            .clusters
+            .iter()
+            .map(|c| ClusterRequest {
+                name: c.name.clone(),
+                nodes: self.loaded.nodes.get(&c.name).cloned().unwrap_or_default(),
+                context: self
+                    .opts
+                    .contexts
+                    .get(&c.name)
+                    .cloned()
+                    .or_else(|| c.context.clone()),
+            })
+            .collect();
+        let timeout = self.setup_timeout();
+        let up = tokio::time::timeout(timeout, self.seams.provider.up(&requests));
+        self.clusters = match up.await {
+            Ok(result) => result.map_err(|e| env_error("cannot bring the clusters up", e))?,
+            Err(_) => {
+                return Err(env_error(
+                    "cannot bring the clusters up",
+                    anyhow::anyhow!(
+                        "not ready within {} (timeouts.setup)",
+                        humantime::format_duration(timeout)
+                    ),
+                ));
+            }
+        };
+        let all = merged_kubeconfig(&self.clusters)
+            .map_err(|e| env_error("cannot merge the clusters' kubeconfigs", e))?;
+        let dir = self.dir.path().join("kubeconfigs");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join("all.yaml"), crate::yaml::to_string(&all)))
+            .map_err(|e| env_error(format!("cannot write kubeconfig in `{}`", dir.display()), e))
+    }
+
+    fn hub(&self) -> Result<&Provisioned, Error> {
+        let hub = &self.loaded.hub().name;
+        self.clusters
+            .iter()
+            .find(|c| &c.name == hub)
+            .ok_or_else(|| {
+                env_error(
+                    format!("the hub cluster `{hub}` is not running"),
+                    anyhow::anyhow!("the provider did not return it"),
+                )
+            })
+    }
+
+    async fn start_argocd(&mut self) -> Result<(), Error> {
+        let hub = self.hub()?.clone();
+        let namespace = self.loaded.scenario.spec.argocd.namespace.clone();
+        let dir = self.dir.path().join("argocd");
+        let timeout = self.setup_timeout();
+        let url = self
+            .seams
+            .argocd
+            .start(&hub, &namespace, &dir, timeout)
+            .await
+            .map_err(|e| env_error(format!("cannot start Argo CD on cluster `{}`", hub.name), e))?;
+        self.argocd_url = Some(url);
+        Ok(())
+    }
+
+    /// Serves each scenario repository the way the Applications use it: a
+    /// Helm chart repository where they set `chart:`, a git repository
+    /// otherwise.
+    async fn serve_repos(&mut self) -> Result<(), Error> {
+        let repos = self.loaded.scenario.spec.repos.clone();
+        for (i, (repo, path)) in repos.iter().zip(self.loaded.repo_paths.iter()).enumerate() {
+            let dest = self.dir.path().join(format!("repos/{i}"));
+            let chart = uses_chart(&self.plan, &repo.url);
+            let local = self
+                .seams
+                .repos
+                .serve(path, &dest, chart)
+                .await
+                .map_err(|e| env_error(format!("cannot serve `{}`", repo.url), e))?;
+            self.sink.emit(Event::Note(format!(
+                "serving {} from {} at {local}",
+                repo.url,
+                path.display()
+            )));
+            self.urls.insert(&repo.url, &local);
+        }
+        Ok(())
+    }
+
+    async fn register_clusters(&mut self) -> Result<(), Error> {
+        let mut clusters = Vec::new();
+        for p in &self.clusters {
+            let client = p
+                .client()
+                .await
+                .map_err(|e| env_error("cannot connect", e))?;
+            clusters.push(LiveCluster {
+                name: p.name.clone(),
+                provisioned: p.clone(),
+                client,
+            });
+        }
+        let namespace = self.loaded.scenario.spec.argocd.namespace.clone();
+        let hub_name = self.loaded.hub().name.clone();
+        let hub = clusters
+            .iter()
+            .find(|c| c.name == hub_name)
+            .map(|c| c.client.clone())
+            .ok_or_else(|| {
+                env_error(
+                    format!("the hub `{hub_name}` is not running"),
+                    anyhow::anyhow!("not provisioned"),
+                )
+            })?;
+        let regs: Vec<Registration<'_>> = self
+            .loaded
+            .scenario
+            .spec
+            .clusters
+            .iter()
+            .filter_map(|c| {
+                Some(Registration {
+                    server: self.loaded.server_of(&c.name),
+                    labels: &c.labels,
+                    annotations: &c.annotations,
+                    cluster: self.clusters.iter().find(|p| p.name == c.name)?,
+                })
+            })
+            .collect();
+        self.seams
+            .argocd
+            .register(&hub, &regs, &namespace)
+            .await
+            .map_err(|e| env_error("cannot register the clusters in Argo CD", e))?;
+        self.live = Some(Live {
+            plan: self.plan.clone(),
+            loaded: self.loaded.clone(),
+            clusters,
+            argocd: ArgoApi::new(self.argocd_url.as_deref().unwrap_or_default()),
+            namespace,
+            urls: self.urls.clone(),
+            sync_timeout: self.opts.sync_timeout.unwrap_or(self.loaded.timeouts.sync),
+            setup_timeout: self.setup_timeout(),
+        });
+        Ok(())
+    }
+
+    /// The steps in order; a step that says the later ones cannot run makes
+    /// them skipped with its reason. `Ok(true)` when no check failed.
+    async fn run_steps(&self) -> Result<bool, Error> {
+        let live = self.live.as_ref().ok_or_else(|| {
+            env_error(
+                "the environment is not set up",
+                anyhow::anyhow!("no live view"),
+            )
+        })?;
+        let mut passed = true;
+        let mut stop: Option<String> = None;
+        for step in &self.steps {
+            let kind = step.kind();
+            if let Some(why) = &stop {
+                self.sink.emit(Event::StepFinished {
+                    step: kind,
+                    skipped: Some(why.clone()),
+                    duration: Duration::ZERO,
+                });
+                continue;
+            }
+            let phase = format!("step {}", kind.title());
+            self.sink.emit(Event::PhaseStarted {
+                name: phase.clone(),
+            });
+            let started = Instant::now();
+            let out = step.run(live, self.sink).await;
+            let duration = started.elapsed();
+            self.sink.emit(Event::PhaseFinished {
+                name: phase,
+                duration,
+            });
+            let out = out?;
+            for check in out.checks {
+                passed &= !matches!(check.outcome, Outcome::Failed { .. });
+                self.sink.emit(Event::Check { step: kind, check });
+            }
+            self.sink.emit(Event::StepFinished {
+                step: kind,
+                skipped: out.skipped,
+                duration,
+            });
+            stop = out.stops_later;
+        }
+        Ok(passed)
+    }
+
+    /// The diagnostics bundle of a failed run, in a new directory; problems
+    /// writing it are reported, never fatal.
+    async fn collect_diagnostics(&self) -> Option<PathBuf> {
+        let files = self.seams.argocd.diagnostics();
+        // Before Argo CD runs there is nothing to collect but the error itself.
+        if files.is_empty() && self.live.is_none() {
+            return None;
+        }
+        let base = self
+            .opts
+            .diagnostics
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".gitops-e2e/diagnostics"));
+        let name = format!("{}-{}", self.loaded.scenario.metadata.name, self.run_id);
+        match diagnostics::write(&base, &name, &files, self.live.as_ref()).await {
+            Ok((dir, problems)) => {
+                for p in problems {
+                    self.sink.emit(Event::Note(format!("diagnostics: {p}")));
+                }
+                self.sink.emit(Event::Note(format!(
+                    "diagnostics written to {}",
+                    dir.display()
+                )));
+                Some(dir)
+            }
+            Err(e) => {
+                self.sink.emit(Event::Note(format!(
+                    "could not write diagnostics under {}: {e:#}",
+                    base.display()
+                )));
+                None
+            }
+        }
+    }
+
+    async fn teardown(&mut self, keep: bool) {
+        self.sink.emit(Event::PhaseStarted {
+            name: "teardown".into(),
+        });
+        let started = Instant::now();
+        self.live = None;
+        self.seams.argocd.stop().await;
+        self.seams.repos.stop().await;
+        if keep {
+            let path = self.dir.path().join("kubeconfigs/all.yaml");
+            self.sink.emit(Event::Note(format!(
+                "clusters kept: export KUBECONFIG={} and use `kubectl --context <cluster>` ({}); {}",
+                path.display(),
+                self.clusters
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.seams.provider.keep_instructions()
+            )));
+        } else {
+            for problem in self.seams.provider.down().await {
+                self.sink.emit(Event::Note(problem));
+            }
+        }
+        self.sink.emit(Event::PhaseFinished {
+            name: "teardown".into(),
+            duration: started.elapsed(),
+        });
+    }
+}
+
+/// Whether an Application of the plan reads `url` as a Helm chart repository.
+fn uses_chart(plan: &Plan, url: &str) -> bool {
+    plan.expansion.applications.iter().any(|app| {
+        let spec = app.spec();
+        let sources = spec
+            .get("sources")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        spec.get("source")
+            .into_iter()
+            .chain(sources.iter())
+            .any(|s| {
+                s.get("chart").is_some()
+                    && s.get("repoURL")
+                        .and_then(Value::as_str)
+                        .is_some_and(|u| same_url(u, url))
+            })
+    })
+}

@@ -1,0 +1,172 @@
+//! Step 4, sync and wait: Applications with a manual sync policy get a sync
+//! operation (what `argocd app sync` sends: a merge patch of `.operation`);
+//! then every Application is awaited on a watch until its operation finished
+//! Synced and Healthy, it failed, or `timeouts.sync` ran out. A failure
+//! carries Argo CD's operation message and conditions.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::wait::await_condition;
+use serde_json::{Value, json};
+
+use super::conditions;
+use super::{Step, StepOutput};
+use crate::argocd::resources::Application;
+use crate::check::{Check, Outcome, StepKind};
+use crate::error::Error;
+use crate::events::{Event, Sink};
+use crate::live::{Live, env_error};
+
+pub struct Sync;
+
+const NAME: &str = "Synced and Healthy";
+
+#[async_trait]
+impl Step for Sync {
+    fn kind(&self) -> StepKind {
+        StepKind::Sync
+    }
+
+    async fn run(&self, live: &Live, sink: &dyn Sink) -> Result<StepOutput, Error> {
+        let owned = live.owned_applications().await?;
+        if owned.is_empty() {
+            return Ok(StepOutput::skipped("no Application was generated"));
+        }
+        let api = live.applications();
+        for app in owned.iter().filter(|a| !a.app_spec().auto_sync()) {
+            let name = app.metadata.name.clone().unwrap_or_default();
+            api.patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(&sync_operation(app)),
+            )
+            .await
+            .map_err(|e| env_error(format!("cannot start a sync of `{name}`"), e))?;
+            sink.emit(Event::Note(format!(
+                "{name}: manual sync policy, sync started by gitops-e2e"
+            )));
+        }
+        let waits = owned.iter().map(|app| {
+            let name = app.metadata.name.clone().unwrap_or_default();
+            wait(api.clone(), name, live.sync_timeout, sink)
+        });
+        let checks = futures::future::try_join_all(waits).await?;
+        Ok(StepOutput::checks(checks))
+    }
+}
+
+/// The operation `argocd app sync` starts: the Application's own sync options
+/// (`CreateNamespace=true`, …) apply to an operation only when copied into
+/// it. No pruning: the harness deletes nothing it did not create.
+pub fn sync_operation(app: &Application) -> Value {
+    let sync_options = app
+        .app_spec()
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.other.get("syncOptions").cloned())
+        .unwrap_or(Value::Null);
+    json!({"operation": {
+        "initiatedBy": {"username": "gitops-e2e"},
+        "sync": {"syncStrategy": {"hook": {}}, "prune": false, "syncOptions": sync_options},
+    }})
+}
+
+/// Waits for one Application, with a spinner while it is awaited.
+async fn wait(
+    api: Api<Application>,
+    name: String,
+    timeout: Duration,
+    sink: &dyn Sink,
+) -> Result<Check, Error> {
+    let phase = format!("waiting for {name} to be Synced and Healthy");
+    sink.emit(Event::PhaseStarted {
+        name: phase.clone(),
+    });
+    let started = Instant::now();
+    let done = await_condition(api.clone(), &name, conditions::done_or_failed());
+    let outcome = match tokio::time::timeout(timeout, done).await {
+        Ok(Ok(Some(a))) => verdict(&a),
+        Ok(Ok(None)) => Outcome::failed("the Application was deleted"),
+        Ok(Err(e)) => return Err(env_error(format!("cannot watch Application `{name}`"), e)),
+        Err(_) => {
+            let state = api
+                .get(&name)
+                .await
+                .map_err(|e| env_error(format!("cannot read Application `{name}`"), e))?;
+            Outcome::failed(format!(
+                "not Synced and Healthy after {}: {}",
+                humantime::format_duration(timeout),
+                state_text(&state)
+            ))
+        }
+    };
+    sink.emit(Event::PhaseFinished {
+        name: phase,
+        duration: started.elapsed(),
+    });
+    Ok(Check::new(Some(&name), NAME, outcome))
+}
+
+/// An Application that is done or failed, judged.
+pub fn verdict(app: &Application) -> Outcome {
+    if conditions::is_done(app) {
+        Outcome::Passed
+    } else {
+        Outcome::failed(conditions::failure_message(app))
+    }
+}
+
+/// Where an Application stands, for a timeout's message.
+pub fn state_text(app: &Application) -> String {
+    let or_unknown = |s: &str| {
+        if s.is_empty() {
+            "Unknown".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!(
+        "sync {} health {}; {}",
+        or_unknown(app.sync_status()),
+        or_unknown(app.health_status()),
+        conditions::failure_message(app)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::argocd::resources::fixtures::synced_app;
+
+    fn app(v: Value) -> Application {
+        serde_json::from_value(v).expect("application")
+    }
+
+    #[test]
+    fn the_operation_copies_sync_options_and_never_prunes() {
+        let mut v = synced_app();
+        v["spec"]["syncPolicy"] = json!({"syncOptions": ["CreateNamespace=true"]});
+        let op = sync_operation(&app(v));
+        assert_eq!(
+            op["operation"]["sync"]["syncOptions"],
+            json!(["CreateNamespace=true"])
+        );
+        assert_eq!(op["operation"]["sync"]["prune"], json!(false));
+        assert_eq!(op["operation"]["initiatedBy"]["username"], "gitops-e2e");
+    }
+
+    #[test]
+    fn a_synced_healthy_application_passes_and_a_stuck_one_says_where_it_stands() {
+        assert_eq!(verdict(&app(synced_app())), Outcome::Passed);
+        let mut v = synced_app();
+        v["status"]["health"]["status"] = json!("Progressing");
+        v["status"]["sync"]["status"] = json!("");
+        let text = state_text(&app(v));
+        assert!(
+            text.starts_with("sync Unknown health Progressing; "),
+            "{text}"
+        );
+    }
+}
