@@ -22,11 +22,13 @@ fn missing_prerequisite() -> Option<String> {
     gitops_e2e::toolchain::missing_for_live_runs()
 }
 
+/// The tests below are `#[ignore]`d with the reason; `make test` includes them
+/// when `gitops-e2e doctor` says live runs can start. Included by hand on a
+/// machine that cannot run them, they fail and say why instead of passing.
 macro_rules! require_toolchain {
     () => {
         if let Some(reason) = missing_prerequisite() {
-            println!("skipped: {reason}");
-            return;
+            panic!("the live tier cannot run here: {reason}");
         }
     };
 }
@@ -77,6 +79,7 @@ fn run(scenario: &str) -> RunResult {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
+    let tmp = private_tmp(dir.path());
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
         .current_dir(root())
@@ -85,8 +88,14 @@ fn run(scenario: &str) -> RunResult {
         .arg("--diagnostics")
         .arg(dir.path().join("diagnostics"))
         .env("CI", "true")
+        .env("TMPDIR", &tmp)
         .output()
         .expect("gitops-e2e runs");
+    let left = run_dirs(&tmp);
+    assert!(
+        left.is_empty(),
+        "{scenario}: run directories left behind: {left:?}"
+    );
     let report = std::fs::read_to_string(&json)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -100,18 +109,29 @@ fn run(scenario: &str) -> RunResult {
     }
 }
 
-/// Nothing a run started may survive it: kwok components, Argo CD, redis.
-fn assert_nothing_left(before: &[String]) {
-    let now = harness_processes();
-    let leaked: Vec<_> = now.iter().filter(|p| !before.contains(p)).collect();
-    assert!(leaked.is_empty(), "processes left behind: {leaked:#?}");
-    let runs: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+/// A temporary directory for one run alone (its `TMPDIR`), so that what it
+/// leaves behind is told apart from what other tests and runs leave.
+fn private_tmp(dir: &std::path::Path) -> PathBuf {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    tmp
+}
+
+fn run_dirs(tmp: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("gitops-e2e-run-"))
-        .collect();
-    assert!(runs.is_empty(), "run directories left behind: {runs:?}");
+        .collect()
+}
+
+/// No process a run started may survive it: kwok components, Argo CD, redis.
+/// (`run` checks the run directory.)
+fn assert_no_process_left(before: &[String]) {
+    let now = harness_processes();
+    let leaked: Vec<_> = now.iter().filter(|p| !before.contains(p)).collect();
+    assert!(leaked.is_empty(), "processes left behind: {leaked:#?}");
 }
 
 fn harness_processes() -> Vec<String> {
@@ -132,6 +152,7 @@ fn harness_processes() -> Vec<String> {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn lesson_part_3_passes_on_kwok() {
     require_toolchain!();
     let before = harness_processes();
@@ -186,10 +207,11 @@ fn lesson_part_3_passes_on_kwok() {
         r.elapsed.as_secs_f64(),
         r.report["phases"]
     );
-    assert_nothing_left(&before);
+    assert_no_process_left(&before);
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn first_draft_fails_at_dry_run_and_says_why_later_steps_were_skipped() {
     require_toolchain!();
     let r = run("scenarios/lesson/01-first-draft.yaml");
@@ -204,6 +226,7 @@ fn first_draft_fails_at_dry_run_and_says_why_later_steps_were_skipped() {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn repaired_matrix_fails_count_naming_the_extra_applications() {
     require_toolchain!();
     let r = run("tests/e2e/matrix-repaired.yaml");
@@ -224,6 +247,7 @@ fn repaired_matrix_fails_count_naming_the_extra_applications() {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn prod_without_agents_nodes_fails_assert_naming_the_affinity() {
     require_toolchain!();
     let r = run("tests/e2e/prod-without-agents-nodes.yaml");
@@ -235,6 +259,7 @@ fn prod_without_agents_nodes_fails_assert_naming_the_affinity() {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn missing_pull_secret_fails_assert() {
     require_toolchain!();
     let r = run("tests/e2e/missing-pull-secret.yaml");
@@ -247,6 +272,7 @@ fn missing_pull_secret_fails_assert() {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn wrong_replica_expectation_fails_assert() {
     require_toolchain!();
     let r = run("tests/e2e/wrong-replicas.yaml");
@@ -261,6 +287,7 @@ fn wrong_replica_expectation_fails_assert() {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn missing_key_with_missingkey_error_quotes_the_error_condition() {
     require_toolchain!();
     let r = run("tests/e2e/missing-key.yaml");
@@ -294,10 +321,13 @@ fn missing_repo_path_is_invalid_input_before_any_cluster() {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn ctrl_c_during_sync_leaves_nothing_behind() {
     require_toolchain!();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = harness_processes();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = private_tmp(dir.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
         .current_dir(root())
         .args([
@@ -307,6 +337,7 @@ fn ctrl_c_during_sync_leaves_nothing_behind() {
             "kwok",
         ])
         .env("CI", "true")
+        .env("TMPDIR", &tmp)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -341,10 +372,13 @@ fn ctrl_c_during_sync_leaves_nothing_behind() {
         "never reached sync:\n{seen}"
     );
     assert_eq!(status.code(), Some(130), "{seen}");
-    assert_nothing_left(&before);
+    assert_no_process_left(&before);
+    let left = run_dirs(&tmp);
+    assert!(left.is_empty(), "run directories left behind: {left:?}");
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn existing_provider_refuses_a_scenario_whose_context_is_missing() {
     require_toolchain!();
     let dir = tempfile::tempdir().unwrap();

@@ -345,10 +345,10 @@ fn generate_live(plan: &Plan) -> BTreeMap<String, Result<Generated, String>> {
 /// Live tier: the plan against a fresh generation, and the recordings
 /// against it. Runs when the toolchain is built.
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn live_generation_agrees() {
     if let Some(reason) = missing_prerequisite() {
-        println!("skipped: {reason}");
-        return;
+        panic!("the live tier cannot run here: {reason}");
     }
     let plan = plan();
     let live = generate_live(&plan);
@@ -390,7 +390,7 @@ fn live_generation_agrees() {
 /// `tests/fidelity/record.sh` (which sets `GITOPS_E2E_RECORD=1`).
 #[test]
 #[ignore = "re-records Argo CD's answers: tests/fidelity/record.sh"]
-fn record() {
+fn rerecord_from_argo_cd() {
     if std::env::var_os("GITOPS_E2E_RECORD").is_none() {
         println!("skipped: set GITOPS_E2E_RECORD=1 (tests/fidelity/record.sh) to re-record");
         return;

@@ -410,19 +410,11 @@ mod tests {
             .expect("the proxy still accepts after drop");
     }
 
-    /// A real client (curl, when installed) through the proxy to the static
-    /// server: curl sends its own CONNECT head, then HTTP inside the tunnel.
+    /// A real client (curl, installed by `make deps`) through the proxy to the
+    /// static server: curl sends its own CONNECT head, then HTTP inside the
+    /// tunnel.
     #[tokio::test]
     async fn curl_tunnels_through_the_proxy() {
-        if crate::process::Cmd::new("curl")
-            .arg("--version")
-            .output()
-            .await
-            .is_err()
-        {
-            println!("skipped: curl not installed");
-            return;
-        }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("index.yaml"), "apiVersion: v1\n").unwrap();
         let server = crate::argocd::static_server::StaticServer::start(dir.path())

@@ -213,6 +213,8 @@ struct Harness {
     log: Log,
     _kubeconfigs: tempfile::TempDir,
     diagnostics: tempfile::TempDir,
+    /// Holds the run directory, so a kept one goes with the harness.
+    scratch: tempfile::TempDir,
 }
 
 fn plan() -> Plan {
@@ -232,6 +234,7 @@ async fn run_with(
         log: Log::default(),
         _kubeconfigs: tempfile::tempdir().unwrap(),
         diagnostics: tempfile::tempdir().unwrap(),
+        scratch: tempfile::tempdir().unwrap(),
     };
     let plan = plan();
     let mut loaded = plan.scenario.clone().unwrap();
@@ -270,7 +273,7 @@ async fn run_with(
     let base = plan.report.clone();
     let dir = tempfile::Builder::new()
         .prefix(seams::RUN_DIR_PREFIX)
-        .tempdir()
+        .tempdir_in(harness.scratch.path())
         .unwrap();
     let end = {
         let sink = Silent;
@@ -439,8 +442,10 @@ async fn an_interrupt_mid_step_exits_130_and_tears_down() {
     let interrupt = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let (o, lines, _h) = run_with(Fail::Nothing, script, interrupt, true).await;
+    let (o, lines, h) = run_with(Fail::Nothing, script, interrupt, true).await;
     assert_eq!(exit_code(&o), 130);
+    let left = std::fs::read_dir(h.scratch.path()).unwrap().count();
+    assert_eq!(left, 0, "an interrupted run removes its run directory");
     assert_eq!(o.report.stopped.as_ref().unwrap().kind, "interrupted");
     let done: Vec<&str> = o.report.steps[1..]
         .iter()
@@ -455,8 +460,10 @@ async fn an_interrupt_mid_step_exits_130_and_tears_down() {
 
 #[tokio::test]
 async fn keep_leaves_the_clusters_up() {
-    let (o, lines, _h) = run_with(Fail::Nothing, passing, never(), true).await;
+    let (o, lines, h) = run_with(Fail::Nothing, passing, never(), true).await;
     assert_eq!(exit_code(&o), 0);
+    let kept = std::fs::read_dir(h.scratch.path()).unwrap().count();
+    assert_eq!(kept, 1, "the run directory is kept");
     assert!(!lines.iter().any(|l| l == "down"), "{lines:?}");
     assert!(lines.iter().any(|l| l == "argocd stop"));
 }

@@ -1310,4 +1310,102 @@ mod tests {
         let c = namespace_check("a", "agents", &["default".into()]);
         assert!(c.outcome.is_failed());
     }
+
+    /// A kube client whose API server answers 403 Forbidden on the path
+    /// `forbid`, 404 for any one Deployment, and an empty list otherwise.
+    fn client_forbidding(forbid: Option<&'static str>) -> kube::Client {
+        let svc = tower::service_fn(move |req: http::Request<kube::client::Body>| async move {
+            let path = req.uri().path().to_string();
+            let (status, body) = if forbid == Some(path.as_str()) {
+                (
+                    403,
+                    json!({
+                        "kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "reason": "Forbidden", "code": 403,
+                        "message": format!("forbidden: User \"ci\" cannot list {path}"),
+                    }),
+                )
+            } else if path.contains("/deployments/") {
+                (
+                    404,
+                    json!({
+                        "kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "reason": "NotFound", "code": 404,
+                        "message": "not found",
+                    }),
+                )
+            } else {
+                (
+                    200,
+                    json!({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": []}),
+                )
+            };
+            let body = kube::client::Body::from(serde_json::to_vec(&body).unwrap());
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder().status(status).body(body).unwrap(),
+            )
+        });
+        kube::Client::new(svc, "default")
+    }
+
+    fn live_cluster(client: kube::Client) -> LiveCluster {
+        LiveCluster {
+            name: "prod".into(),
+            provisioned: crate::provider::Provisioned {
+                name: "prod".into(),
+                kubeconfig: "/nonexistent".into(),
+                context: "prod".into(),
+                server: "https://127.0.0.1:1".into(),
+                ca_data: None,
+                cert_data: None,
+                key_data: None,
+                token: None,
+            },
+            client,
+        }
+    }
+
+    fn wanting_a_deployment() -> ExpectedApplication {
+        let mut want = ExpectedApplication::default();
+        want.deployments
+            .insert("fastapi-agent".into(), Default::default());
+        want
+    }
+
+    #[tokio::test]
+    async fn a_forbidden_list_is_an_environment_error_naming_the_call_and_cluster() {
+        for (path, call) in [
+            ("/api/v1/namespaces", "list namespaces on cluster `prod`"),
+            (
+                "/api/v1/namespaces/agents/secrets",
+                "list secrets in namespace `agents` on cluster `prod`",
+            ),
+            ("/api/v1/nodes", "list nodes on cluster `prod`"),
+        ] {
+            let cluster = live_cluster(client_forbidding(Some(path)));
+            let err = application_checks(&cluster, "prod-agent", "agents", &wanting_a_deployment())
+                .await
+                .expect_err("a 403 is not an empty list");
+            assert_eq!(err.exit_code(), crate::error::exit::ENVIRONMENT, "{path}");
+            let text = format!("{err:#}");
+            assert!(text.contains(call), "{path}: {text}");
+            let chain = crate::steps::error_chain(&err);
+            assert!(chain.contains("forbidden"), "{path}: {chain}");
+        }
+    }
+
+    #[tokio::test]
+    async fn allowed_but_empty_lists_are_judged_as_missing_objects() {
+        let cluster = live_cluster(client_forbidding(None));
+        let checks = application_checks(&cluster, "prod-agent", "agents", &wanting_a_deployment())
+            .await
+            .expect("empty lists are answers");
+        let failed: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.outcome.is_failed())
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(failed.len(), 2, "{checks:?}");
+        assert!(failed[0].contains("namespace"), "{failed:?}");
+    }
 }

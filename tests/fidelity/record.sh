@@ -5,4 +5,4 @@
 # the diff and run `cargo test --test fidelity`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-GITOPS_E2E_RECORD=1 exec cargo test --test fidelity -- --ignored --exact record --nocapture "$@"
+GITOPS_E2E_RECORD=1 exec cargo test --test fidelity -- --ignored --exact rerecord_from_argo_cd --nocapture "$@"
