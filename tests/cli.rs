@@ -285,3 +285,64 @@ fn run_without_the_toolchain_is_an_environment_error_before_anything_starts() {
         ))
         .stderr(predicates::str::contains("run `make toolchain`"));
 }
+
+/// A run that stops (exit 3) still writes every report it was asked for,
+/// saying it stopped and why, with the offline checks that completed.
+#[test]
+fn a_stopped_run_writes_its_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, junit, md) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.xml"),
+        dir.path().join("r.md"),
+    );
+    cmd()
+        .args([
+            "run",
+            "scenarios/lesson/03-constraints.yaml",
+            "--provider",
+            "kwok",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--markdown")
+        .arg(&md)
+        .env("GITOPS_E2E_CACHE", "/nonexistent")
+        .env_remove("GITOPS_E2E_TOOLCHAIN")
+        .assert()
+        .code(3);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["stopped"]["kind"], "environment", "{report:#}");
+    assert_eq!(report["stopped"]["exit_code"], 3, "{report:#}");
+    assert!(
+        report["stopped"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("toolchain"),
+        "{report:#}"
+    );
+    let steps = report["steps"].as_array().unwrap();
+    let skipped: Vec<&str> = steps
+        .iter()
+        .filter(|s| {
+            s["skipped"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("not reached"))
+        })
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        skipped,
+        ["dry-run", "diff", "count", "sync", "assert"],
+        "{report:#}"
+    );
+    assert_eq!(steps[0]["step"], "plan");
+    assert!(!steps[0]["checks"].as_array().unwrap().is_empty());
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("<error"), "{junit}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("STOPPED") || md.contains("stopped"), "{md}");
+}

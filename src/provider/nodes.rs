@@ -21,10 +21,19 @@ pub struct NodeRequest {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct KindConfig {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    api_version: Option<String>,
     #[serde(default)]
     nodes: Vec<KindNode>,
 }
+
+/// What kind itself accepts: `kind: Cluster` in `kind.x-k8s.io/v1alpha4`.
+const KIND_API_VERSION: &str = "kind.x-k8s.io/v1alpha4";
+const KIND_ROLES: [&str; 2] = ["control-plane", "worker"];
 
 #[derive(Debug, Deserialize)]
 struct KindNode {
@@ -124,13 +133,69 @@ fn read_kind_config(path: &Path) -> Result<KindConfig, KindConfigError> {
         message: e.message,
     })?;
     let Some(doc) = docs.first() else {
-        return Ok(KindConfig { nodes: Vec::new() });
+        return Err(KindConfigError::Invalid {
+            path: path.to_owned(),
+            pos: yaml::Pos { line: 1, column: 1 },
+            message: "empty: a kind config is a `kind: Cluster` document".into(),
+        });
     };
-    yaml::decode::<KindConfig>(doc, "").map_err(|e| KindConfigError::Invalid {
+    let invalid = |pointer: &str, message: String| KindConfigError::Invalid {
+        path: path.to_owned(),
+        pos: doc.pos(pointer).unwrap_or(yaml::Pos { line: 1, column: 1 }),
+        message,
+    };
+    let config = yaml::decode::<KindConfig>(doc, "").map_err(|e| KindConfigError::Invalid {
         path: path.to_owned(),
         pos: e.pos.unwrap_or(yaml::Pos { line: 1, column: 1 }),
         message: e.message,
-    })
+    })?;
+    // kind refuses anything else; finding it here costs no cluster start.
+    if config.kind.as_deref() != Some("Cluster") {
+        return Err(invalid(
+            "/kind",
+            format!(
+                "`kind` is {}, not `Cluster`",
+                config
+                    .kind
+                    .as_deref()
+                    .map_or("missing".into(), |k| format!("`{k}`"))
+            ),
+        ));
+    }
+    if config.api_version.as_deref() != Some(KIND_API_VERSION) {
+        return Err(invalid(
+            "/apiVersion",
+            format!(
+                "`apiVersion` is {}, not `{KIND_API_VERSION}`",
+                config
+                    .api_version
+                    .as_deref()
+                    .map_or("missing".into(), |v| format!("`{v}`"))
+            ),
+        ));
+    }
+    if let Some((i, node)) = config
+        .nodes
+        .iter()
+        .enumerate()
+        .find(|(_, n)| !KIND_ROLES.contains(&n.role.as_str()))
+    {
+        return Err(invalid(
+            &format!("/nodes/{i}/role"),
+            format!(
+                "node {} has role `{}`; kind knows `control-plane` and `worker`",
+                i + 1,
+                node.role
+            ),
+        ));
+    }
+    if !config.nodes.is_empty() && !config.nodes.iter().any(|n| n.role == "control-plane") {
+        return Err(invalid(
+            "/nodes",
+            "no node has role `control-plane`; kind needs one".into(),
+        ));
+    }
+    Ok(config)
 }
 
 /// The Node object KWOK manages (by its annotation) for `req`.
