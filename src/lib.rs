@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod input;
 pub mod lint;
 pub mod live;
 pub mod plan;

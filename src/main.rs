@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprint!("{}", render_error(&e));
+            eprint!("{}", report::terminal_safe(&render_error(&e)));
             ExitCode::from(e.exit_code())
         }
     }

@@ -176,7 +176,7 @@ pub fn lint_files(files: &[PathBuf]) -> Result<Report, Error> {
 }
 
 fn read_documents(file: &Path) -> Result<Vec<Document>, Error> {
-    let text = std::fs::read_to_string(file).map_err(|source| Error::File {
+    let text = crate::input::read_text(file).map_err(|source| Error::File {
         action: "read",
         path: file.to_path_buf(),
         source,

@@ -101,6 +101,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
         events: &events,
         at: 0,
         anchors: BTreeMap::new(),
+        expanded: 0,
         pre: &pre,
         doc: Document::default(),
         recovered_values: Vec::new(),
@@ -176,19 +177,36 @@ type Spanned<'a> = (Event<'a>, Span);
 /// Deeper nesting is refused rather than risking the stack.
 const MAX_DEPTH: usize = 256;
 
+/// Nodes in one input, counting what aliases expand to: far above any
+/// manifest Kubernetes stores (1.5 MB objects), far below what exhausts memory.
+pub const MAX_NODES: usize = 500_000;
+
 fn collect_events<'a>(
     text: &'a str,
     pre: &recover::Prepared,
 ) -> Result<Vec<Spanned<'a>>, SyntaxError> {
     let mut events = Vec::new();
     let mut depth = 0usize;
+    let mut nodes = 0usize;
     for item in Parser::new_from_str(text) {
         match item {
             Ok(ev) => {
                 match ev.0 {
-                    Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+                    Event::SequenceStart(..) | Event::MappingStart(..) => {
+                        depth += 1;
+                        nodes += 1;
+                    }
                     Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+                    Event::Scalar(..) | Event::Alias(..) => nodes += 1,
                     _ => {}
+                }
+                if nodes > MAX_NODES {
+                    return Err(SyntaxError {
+                        pos: pre.original_pos(ev.1.start.line(), ev.1.start.col()),
+                        message: format!(
+                            "more than {MAX_NODES} nodes; inputs are limited to {MAX_NODES} YAML nodes"
+                        ),
+                    });
                 }
                 if depth > MAX_DEPTH {
                     return Err(SyntaxError {
@@ -213,7 +231,10 @@ fn collect_events<'a>(
 struct Builder<'e, 'a> {
     events: &'e [Spanned<'a>],
     at: usize,
-    anchors: BTreeMap<usize, Value>,
+    /// Anchored values with their size in nodes.
+    anchors: BTreeMap<usize, (Value, usize)>,
+    /// Nodes produced so far by aliases; bounded by [`MAX_NODES`].
+    expanded: usize,
     pre: &'e recover::Prepared,
     doc: Document,
     recovered_values: Vec<Recovery>,
@@ -271,7 +292,27 @@ impl<'e, 'a> Builder<'e, 'a> {
                 self.anchor(*anchor, &value);
                 value
             }
-            Event::Alias(id) => self.anchors.get(id).cloned().unwrap_or(Value::Null),
+            Event::Alias(id) => {
+                let Some((value, size)) = self.anchors.get(id) else {
+                    return Value::Null;
+                };
+                // Aliases of aliases grow exponentially ("billion laughs"):
+                // what they expand to counts against the same node budget.
+                self.expanded = self.expanded.saturating_add(*size);
+                if self.expanded > MAX_NODES {
+                    if self.error.is_none() {
+                        self.error = Some(SyntaxError {
+                            pos,
+                            message: format!(
+                                "aliases expand to more than {MAX_NODES} nodes; \
+                                 inputs are limited to {MAX_NODES} YAML nodes"
+                            ),
+                        });
+                    }
+                    return Value::Null;
+                }
+                value.clone()
+            }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
                 while !self.peek_is(|e| matches!(e, Event::SequenceEnd))
@@ -287,9 +328,20 @@ impl<'e, 'a> Builder<'e, 'a> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut map = serde_json::Map::new();
+                let mut merged = Vec::new();
                 while !self.peek_is(|e| matches!(e, Event::MappingEnd))
                     && self.at < self.events.len()
                 {
+                    if self.peek_is(is_merge_key) {
+                        // `<<: *base` (or a list of them): merged after the
+                        // mapping's own keys, which win, as YAML 1.1 says and
+                        // Argo CD and kubectl read it.
+                        self.next();
+                        let at = self.events.get(self.at).map_or(pos, |(_, s)| self.pos(s));
+                        let value = self.node(&pointer_push(pointer, "<<"));
+                        merged.push((at, value));
+                        continue;
+                    }
                     let key_pos = self
                         .events
                         .get(self.at)
@@ -318,6 +370,10 @@ impl<'e, 'a> Builder<'e, 'a> {
                     map.insert(key, value);
                 }
                 self.next();
+                self.doc.values.remove(&pointer_push(pointer, "<<"));
+                for (at, value) in merged {
+                    self.merge(&mut map, at, value);
+                }
                 let value = Value::Object(map);
                 self.anchor(*anchor, &value);
                 value
@@ -326,10 +382,45 @@ impl<'e, 'a> Builder<'e, 'a> {
         }
     }
 
+    /// Adds the entries of a merge value (a mapping or a list of mappings,
+    /// earlier ones first) that `map` does not have yet.
+    fn merge(&mut self, map: &mut serde_json::Map<String, Value>, at: Pos, value: Value) {
+        let sources = match value {
+            Value::Array(items) => items,
+            other => vec![other],
+        };
+        for source in sources {
+            let Value::Object(entries) = source else {
+                if self.error.is_none() {
+                    self.error = Some(SyntaxError {
+                        pos: at,
+                        message: "a merge key `<<` takes a mapping or a list of mappings".into(),
+                    });
+                }
+                return;
+            };
+            for (key, value) in entries {
+                map.entry(key).or_insert(value);
+            }
+        }
+    }
+
     fn anchor(&mut self, id: usize, value: &Value) {
         if id != 0 {
-            self.anchors.insert(id, value.clone());
+            self.anchors.insert(id, (value.clone(), node_count(value)));
         }
+    }
+}
+
+fn is_merge_key(event: &Event) -> bool {
+    matches!(event, Event::Scalar(text, ScalarStyle::Plain, _, None) if text == "<<")
+}
+
+fn node_count(value: &Value) -> usize {
+    1 + match value {
+        Value::Array(items) => items.iter().map(node_count).sum(),
+        Value::Object(map) => map.values().map(node_count).sum::<usize>() + map.len(),
+        _ => 0,
     }
 }
 
@@ -977,6 +1068,56 @@ mod tests {
         assert_eq!(docs[1].keys["/b"], at(3, 1));
         assert!(parse("").unwrap().is_empty());
         assert!(parse("# only a comment\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn merge_keys_merge_and_the_mappings_own_keys_win() {
+        let doc = one(concat!(
+            "base: &b {replicas: 1, image: a}\n",
+            "extra: &e {image: b, port: 80}\n",
+            "dev:\n  <<: *b\n  replicas: 2\n",
+            "prod:\n  <<: [*e, *b]\n",
+            "quoted:\n  '<<': literal\n",
+        ));
+        assert_eq!(doc.value["dev"], json!({"replicas": 2, "image": "a"}));
+        assert_eq!(
+            doc.value["prod"],
+            json!({"image": "b", "port": 80, "replicas": 1})
+        );
+        assert_eq!(doc.value["quoted"], json!({"<<": "literal"}));
+        assert_eq!(doc.keys["/dev/replicas"], at(5, 3));
+        assert!(!doc.values.contains_key("/dev/<<"));
+    }
+
+    #[test]
+    fn a_merge_of_a_scalar_is_an_error() {
+        let err = parse("a:\n  <<: 5\n").unwrap_err();
+        assert!(err.message.contains("merge key"), "{err}");
+        assert_eq!(err.pos, at(2, 7));
+    }
+
+    #[test]
+    fn an_alias_bomb_stops_at_the_node_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            let items = vec![prev.as_str(); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("aliases expand to more than"), "{err}");
+        assert!(err.message.contains(&MAX_NODES.to_string()), "{err}");
+        // Stopped early, not after building 9^10 nodes.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn too_many_nodes_is_an_error_with_a_place() {
+        let text = format!("[{}]\n", vec!["1"; MAX_NODES + 1].join(","));
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("more than 500000 nodes"), "{err}");
+        assert_eq!(err.pos.line, 1);
     }
 
     #[test]

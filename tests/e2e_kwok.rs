@@ -411,6 +411,7 @@ fn existing_provider_refuses_a_scenario_whose_context_is_missing() {
 }
 
 #[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn existing_provider_runs_the_lesson_on_contexts_it_did_not_create() {
     use gitops_e2e::provider::{ClusterRequest, Provider, kwok::Kwok, merged_kubeconfig, nodes};
     require_toolchain!();

@@ -98,6 +98,10 @@ pub const RULES: &[(&str, &str)] = &[
         "duplicate-application-name",
         "two generated Applications with the same name fight over one object",
     ),
+    (
+        "invalid-application-name",
+        "a generated Application name the API server refuses (not a DNS-1123 subdomain)",
+    ),
     // The rules below come from the expansion (`Expansion::errors`), named
     // by `crate::appset`; any error it reports becomes a finding even if its
     // rule is missing here.
@@ -158,6 +162,7 @@ pub fn lint_appset(ctx: &AppSetContext<'_>) -> Vec<Finding> {
     templates::expansion_problems(&mut out, ctx.expansion);
     generators::matrix_cross_product(&mut out);
     names::duplicate_application_name(&mut out, ctx.expansion);
+    names::invalid_application_name(&mut out, ctx.expansion);
     fields::unknown_fields_appset(&mut out);
 
     let targets: Vec<Target<'_>> = ctx

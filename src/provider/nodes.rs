@@ -123,7 +123,7 @@ pub fn node_requests(
 }
 
 fn read_kind_config(path: &Path) -> Result<KindConfig, KindConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KindConfigError::Read {
+    let text = crate::input::read_text(path).map_err(|source| KindConfigError::Read {
         path: path.to_owned(),
         source,
     })?;

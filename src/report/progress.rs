@@ -31,6 +31,7 @@ impl Progress {
     }
 
     fn line(&self, text: &str) {
+        let text = super::terminal_safe(text);
         let stamp = format!("[{:6.1}s] ", self.started.elapsed().as_secs_f64());
         match &self.bars {
             Some((multi, _)) => {

@@ -5,7 +5,12 @@ use std::fmt::Write;
 use super::{Outcome, Report, Status};
 use crate::lint::{Finding, Severity};
 
+/// The report as text; whatever came from input is made terminal-safe.
 pub fn render(report: &Report) -> String {
+    super::terminal_safe(&render_raw(report)).into_owned()
+}
+
+fn render_raw(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} {} ({})", report.command, report.name, report.file);
     if let Some(provider) = &report.provider {

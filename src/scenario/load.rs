@@ -133,7 +133,7 @@ impl LoadError {
 
 /// Reads, validates and resolves a scenario file.
 pub fn load(file: &Path) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(file).map_err(|e| Ctx::bare(file).read_error(&e))?;
+    let text = crate::input::read_text(file).map_err(|e| Ctx::bare(file).read_error(&e))?;
     let ctx = Ctx { file, text: &text };
     let doc = ctx.document()?;
     check_no_templates(&ctx, &doc)?;
@@ -191,7 +191,6 @@ impl<'a> Ctx<'a> {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "file not found".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
             std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
             _ => lowercase_first(&e.to_string()),
         };
@@ -677,7 +676,7 @@ fn fixture(ctx: &Ctx, doc: &Document, pointer: &str, path: &Path) -> Result<Vec<
             ),
         )
     };
-    let text = std::fs::read_to_string(path)
+    let text = crate::input::read_text(path)
         .map_err(|e| problem(format!("cannot read fixture `{}`: {e}", path.display())))?;
     let docs = yaml::parse(&text).map_err(|e| {
         problem(format!(

@@ -23,7 +23,6 @@ use crate::yaml::pointer_push;
 /// Limits on what a walk of a served repository reads.
 const MAX_ENTRIES: usize = 100_000;
 const MAX_DEPTH: usize = 64;
-const MAX_FILE_BYTES: u64 = 16 << 20;
 
 pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params>, Failure> {
     let url = spec
@@ -201,11 +200,7 @@ fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
 
 /// The mappings a files-generator file holds: one mapping, or a list of them.
 fn read_objects(path: &Path) -> Result<Vec<Map<String, Value>>, String> {
-    let meta = fs::metadata(path).map_err(|e| e.to_string())?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("file is larger than {MAX_FILE_BYTES} bytes"));
-    }
-    let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let text = crate::input::read_text(path).map_err(|e| e.to_string())?;
     let docs = crate::yaml::parse(&text).map_err(|e| e.to_string())?;
     objects_from_value(
         docs.into_iter()
