@@ -1,23 +1,44 @@
 #!/usr/bin/env bash
 # Time to verdict of the lesson's Part-3 scenario on kwok, cold (clusters and
 # Argo CD started from nothing), split by phase. Aim: under 60 s.
+#
+#   bench/run-lesson.sh                 3 runs of target/release/gitops-e2e
+#   RUNS=5 BIN=/path/to/gitops-e2e bench/run-lesson.sh   another binary (e.g. an older build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/gitops-e2e
-[[ -x $bin ]] || cargo build --release --quiet
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-start=$(date +%s%N)
-code=0
-CI=true "$bin" run scenarios/lesson/03-constraints.yaml --provider kwok --json "$out" >/dev/null 2>&1 || code=$?
-end=$(date +%s%N)
-python3 - "$out" "$code" "$(((end - start) / 1000000))" <<'PY'
-import json, sys
-report = json.load(open(sys.argv[1]))
-code, wall = int(sys.argv[2]), int(sys.argv[3])
-print(f"lesson-03-constraints on kwok: exit {code}, {wall / 1000:.1f} s wall clock (process start to exit, teardown included)")
-for p in report.get("phases", []):
-    print(f"  {p['name']:24} {p['duration_ms'] / 1000:6.1f} s")
-for s in report.get("steps", []):
-    print(f"  step {s['step']:19} {s['duration_ms'] / 1000:6.1f} s  {len(s['checks'])} checks")
+bin=${BIN:-target/release/gitops-e2e}
+runs=${RUNS:-3}
+[[ -n ${BIN:-} || -x $bin ]] || cargo build --release --quiet
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+for i in $(seq 1 "$runs"); do
+  start=$(date +%s%N)
+  code=0
+  CI=true "$bin" run scenarios/lesson/03-constraints.yaml --provider kwok --json "$dir/$i.json" \
+    --diagnostics "$dir/diagnostics" >/dev/null 2>&1 || code=$?
+  end=$(date +%s%N)
+  echo "$code $(((end - start) / 1000000))" >"$dir/$i.wall"
+done
+python3 - "$dir" "$runs" "$bin" <<'PY'
+import json, statistics, sys
+from pathlib import Path
+d, runs, bin_ = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+walls, phases, steps, codes = [], {}, {}, []
+for i in range(1, runs + 1):
+    code, wall = (int(x) for x in (d / f"{i}.wall").read_text().split())
+    codes.append(code)
+    walls.append(wall)
+    report = json.loads((d / f"{i}.json").read_text())
+    for p in report.get("phases", []):
+        phases.setdefault(p["name"], []).append(p["duration_ms"])
+    for s in report.get("steps", []):
+        steps.setdefault(s["step"], []).append(s["duration_ms"])
+med = lambda xs: statistics.median(xs) / 1000
+print(f"lesson-03-constraints on kwok with {bin_}: exits {codes}")
+print(f"  wall clock (process start to exit, teardown included): median {med(walls):.1f} s,"
+      f" min {min(walls) / 1000:.1f} s, max {max(walls) / 1000:.1f} s over {runs} runs")
+for name, xs in phases.items():
+    print(f"  {name:24} {med(xs):6.1f} s (median)")
+for name, xs in steps.items():
+    print(f"  step {name:19} {med(xs):6.1f} s (median)")
 PY
