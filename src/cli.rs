@@ -17,6 +17,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The most Applications one ApplicationSet may expand to before the
+    /// plan stops (a runaway matrix would otherwise take the machine's memory).
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::appset::DEFAULT_MAX_APPLICATIONS)]
+    pub max_applications: usize,
 }
 
 #[derive(Debug, Subcommand)]

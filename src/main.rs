@@ -37,6 +37,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8, Error> {
+    gitops_e2e::appset::set_max_applications(cli.max_applications);
     match cli.command {
         Command::Plan(args) => {
             let plan = plan::plan_file(&args.file)?;

@@ -72,6 +72,7 @@ pub fn plan_file(file: &Path) -> Result<Plan, Error> {
     };
     let appset = single_appset(&appset_file, appset_docs)?;
     let expansion = appset::expand(&appset.value, &env);
+    check_limit(&appset_file, &appset, &expansion)?;
     let findings = lint::lint_appset(&AppSetContext {
         file: &appset_file,
         doc: &appset,
@@ -130,6 +131,7 @@ pub fn lint_files(files: &[PathBuf]) -> Result<Report, Error> {
             match doc.value.get("kind").and_then(Value::as_str) {
                 Some("ApplicationSet") => {
                     let expansion = appset::expand(&doc.value, &env);
+                    check_limit(file, &doc, &expansion)?;
                     findings.extend(lint::lint_appset(&AppSetContext {
                         file,
                         doc: &doc,
@@ -172,6 +174,26 @@ pub fn lint_files(files: &[PathBuf]) -> Result<Report, Error> {
             duration: started.elapsed(),
         }],
         ..Report::default()
+    })
+}
+
+/// An expansion that stopped at the Application limit is not a verdict on
+/// the ApplicationSet: it is refused as input, naming the limit and the flag.
+fn check_limit(file: &Path, doc: &Document, expansion: &appset::Expansion) -> Result<(), Error> {
+    let Some(limit) = &expansion.limit_exceeded else {
+        return Ok(());
+    };
+    Err(Error::Input {
+        message: format!(
+            "{}: {}",
+            Location::new(file, doc.pos(&limit.pointer)),
+            limit.message
+        ),
+        help: Some(format!(
+            "gitops-e2e expands at most {} Applications per ApplicationSet; \
+             raise the limit with --max-applications N if this many are meant",
+            appset::max_applications()
+        )),
     })
 }
 

@@ -62,11 +62,30 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
         let results = match generators::transform(entry, &pointer, &ctx, None, 0, &mut x.recovered)
         {
             Ok(r) => r,
+            Err(failure) if failure.rule == crate::appset::LIMIT_RULE => {
+                x.limit_exceeded = Some(failure.into_error());
+                return x;
+            }
             Err(failure) => {
                 x.errors.push(failure.into_error());
                 continue;
             }
         };
+        let generated: usize = results.iter().map(|r| r.params.len()).sum();
+        let limit = crate::appset::max_applications();
+        if x.applications.len() + generated > limit {
+            x.limit_exceeded = Some(ExpandError {
+                rule: crate::appset::LIMIT_RULE,
+                pointer,
+                message: format!(
+                    "the generators give more than {limit} parameter sets ({} so far)",
+                    x.applications.len() + generated
+                ),
+                application: None,
+                reason: generators::GENERATION_REASON,
+            });
+            return x;
+        }
         if results.is_empty() {
             x.errors.push(ExpandError {
                 rule: "generator-unknown",

@@ -76,6 +76,27 @@ pub struct RepoMount {
     pub path: PathBuf,
 }
 
+/// The most Applications (parameter sets) one ApplicationSet may expand to
+/// unless `--max-applications` says otherwise: far above any real fleet, far
+/// below what a runaway matrix would take in memory.
+pub const DEFAULT_MAX_APPLICATIONS: usize = 10_000;
+
+static MAX_APPLICATIONS: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_APPLICATIONS);
+
+/// Sets the limit for this process (the command line's `--max-applications`).
+pub fn set_max_applications(limit: usize) {
+    MAX_APPLICATIONS.store(limit, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn max_applications() -> usize {
+    MAX_APPLICATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The rule of a generator failure that is the limit above, not a mistake in
+/// the ApplicationSet: it stops the expansion and is reported as such.
+pub const LIMIT_RULE: &str = "max-applications";
+
 /// What the expansion needs besides the ApplicationSet itself.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
@@ -146,6 +167,8 @@ pub struct Expansion {
     pub errors: Vec<ExpandError>,
     /// Problems the expansion repaired to go on; Argo CD does not repair them.
     pub recovered: Vec<ExpandError>,
+    /// Set when the expansion stopped at [`max_applications`]: what and where.
+    pub limit_exceeded: Option<ExpandError>,
 }
 
 impl Expansion {

@@ -49,7 +49,7 @@ fn control_plane() -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KindConfigError {
-    #[error("cannot read kind config `{}`", path.display())]
+    #[error("cannot read kind config `{}`: {source}", path.display())]
     Read {
         path: std::path::PathBuf,
         #[source]

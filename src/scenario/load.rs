@@ -142,11 +142,12 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
         let help = e.suggestion.map(|s| format!("did you mean `{s}`?"));
         ctx.error(e.pos, e.message, help)
     })?;
-    let checks: [Check; 9] = [
+    let checks: [Check; 10] = [
         check_name,
         check_clusters_present,
         check_cluster_names,
         check_cluster_servers,
+        check_expected_findings,
         check_duplicate_clusters,
         check_hub,
         check_fixture_clusters,
@@ -404,6 +405,30 @@ fn check_cluster_servers(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), 
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// `expect.findings` names lint rules; a misspelled one could never be
+/// reported, so the check would fail for a reason that is not the manifest's.
+fn check_expected_findings(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
+    let known: Vec<String> = crate::lint::RULES
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    for (i, rule) in s.spec.expect.findings.iter().enumerate() {
+        if known.contains(rule) {
+            continue;
+        }
+        let help = match yaml::closest(rule, &known) {
+            Some(near) => format!("did you mean `{near}`? (`gitops-e2e lint --rules` lists them)"),
+            None => "`gitops-e2e lint --rules` lists the rules".to_string(),
+        };
+        return Err(ctx.error(
+            value_pos(doc, &format!("/spec/expect/findings/{i}")),
+            format!("`{rule}` is not a lint rule"),
+            Some(help),
+        ));
     }
     Ok(())
 }

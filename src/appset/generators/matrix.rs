@@ -48,7 +48,15 @@ pub fn generate(
             e.wrap("error failed to get params for first generator in matrix generator")
         })?;
     let mut out = Vec::new();
+    let limit = crate::appset::max_applications();
     for a in &first {
+        if out.len() > limit {
+            return Err(Failure::new(
+                crate::appset::LIMIT_RULE,
+                pointer,
+                format!("the matrix generates more than {limit} parameter sets"),
+            ));
+        }
         let second = child_params(
             &children[1],
             &second_pointer,
