@@ -476,10 +476,7 @@ fn cases() -> Vec<Case> {
                 extra: vec![("kind.yaml", Symlink("/dev/zero"))],
                 ..case(
                     "kind-config-dev-zero",
-                    Input::Text(scenario("      kindConfig: kind.yaml\n", "").replace(
-                        "    - name: dev\n      kindConfig",
-                        "    - name: dev\n      kindConfig",
-                    )),
+                    Input::Text(scenario("      kindConfig: kind.yaml\n", "")),
                     2,
                     "character device",
                 )
