@@ -41,6 +41,17 @@ pub enum Command {
     /// Say whether live runs can start on this machine, and if not, why
     /// (exit 0 ready, 3 not ready).
     Doctor,
+    /// Remove what earlier runs left: runs killed before their teardown, or
+    /// kept with --keep. Only the harness's own run directories and the
+    /// processes it marked are touched; runs still going are left alone.
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// List what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

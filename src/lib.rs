@@ -6,6 +6,7 @@
 pub mod appset;
 pub mod argocd;
 pub mod check;
+pub mod clean;
 pub mod cli;
 pub mod error;
 pub mod events;

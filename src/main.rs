@@ -71,6 +71,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 Ok(exit::ENVIRONMENT)
             }
         },
+        Command::Clean(args) => clean(args.dry_run),
         Command::Schema => {
             let schema = scenario::schema();
             println!(
@@ -108,6 +109,42 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
         Some(e) => Err(e),
         None => Ok(code),
     }
+}
+
+fn clean(dry_run: bool) -> Result<u8, Error> {
+    let tmp = std::env::temp_dir();
+    let leftovers = gitops_e2e::clean::find(&tmp);
+    if leftovers.is_empty() {
+        println!("nothing left by earlier runs in {}", tmp.display());
+        return Ok(exit::PASSED);
+    }
+    for left in &leftovers {
+        let what = if left.dir_exists {
+            "run directory"
+        } else {
+            "run (directory gone)"
+        };
+        println!("{what} {}", left.run_dir.display());
+        for p in &left.processes {
+            let command: String = p.command.chars().take(120).collect();
+            println!("  process {} {}", p.pid, report::terminal_safe(&command));
+        }
+        if dry_run {
+            continue;
+        }
+        gitops_e2e::clean::remove(left, std::time::Duration::from_secs(5)).map_err(|source| {
+            Error::File {
+                action: "remove",
+                path: left.run_dir.clone(),
+                source,
+            }
+        })?;
+        println!("  removed");
+    }
+    if dry_run {
+        println!("(dry run: nothing removed; run `gitops-e2e clean` to remove these)");
+    }
+    Ok(exit::PASSED)
 }
 
 /// Prints the report on stdout, writes the requested files, returns the exit code.

@@ -211,6 +211,10 @@ pub async fn start(opts: Options<'_>) -> Result<LocalArgoCd, LocalError> {
         "",
         "--appendonly",
         "no",
+        // Keeps its command line and environment as started, so that
+        // `gitops-e2e clean` finds it by the run's mark.
+        "--set-proc-title",
+        "no",
     ]);
     local.spawn("redis-server", redis, &dirs)?;
 
@@ -300,6 +304,7 @@ pub async fn start(opts: Options<'_>) -> Result<LocalArgoCd, LocalError> {
 impl LocalArgoCd {
     fn spawn(&mut self, name: &str, cmd: Cmd, dirs: &Dirs) -> Result<(), LocalError> {
         let managed = cmd
+            .env(crate::clean::RUN_ENV, &dirs.root)
             .spawn_logged(name, &dirs.logs.join(format!("{name}.log")))
             .map_err(|source| LocalError::Start {
                 component: name.to_string(),

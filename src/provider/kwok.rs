@@ -49,6 +49,7 @@ impl Kwok {
     fn kwokctl(&self) -> Cmd {
         Cmd::new(self.toolchain.bin("kwokctl"))
             .env("KWOK_WORKDIR", &self.workdir)
+            .env(crate::clean::RUN_ENV, &self.workdir)
             .env("PATH", path_with(&self.toolchain.bin_dir()))
     }
 

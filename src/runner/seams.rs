@@ -71,6 +71,15 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
                 e,
             )
         })?;
+    crate::clean::write_owner(dir.path()).map_err(|e| {
+        env_error(
+            format!(
+                "cannot write to the run directory `{}`",
+                dir.path().display()
+            ),
+            e,
+        )
+    })?;
     let seams = choose(kind, &toolchain, dir.path(), &run_id(dir.path()))?;
     Ok(Runner::new(
         plan,
