@@ -17,9 +17,6 @@ use crate::report::{ApplicationSummary, Check, Outcome, Report, StepKind, StepRe
 use crate::scenario::{self, ExpectedApplication, Loaded};
 use crate::yaml::{self, Document};
 
-/// The in-cluster address of the cluster Argo CD runs in.
-pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
-
 /// Everything the offline plan found, kept for the live steps that follow it.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -252,7 +249,7 @@ fn standalone_environment() -> Environment {
     Environment {
         clusters: vec![ClusterInfo {
             name: "in-cluster".into(),
-            server: IN_CLUSTER.into(),
+            server: appset::IN_CLUSTER_SERVER.into(),
             project: None,
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),

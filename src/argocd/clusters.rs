@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
-use crate::plan::IN_CLUSTER;
+use crate::appset::IN_CLUSTER_SERVER;
 use crate::provider::Provisioned;
 
 /// A name in the local API servers' certificates (kwok's carry `kubernetes`).
@@ -46,7 +46,7 @@ pub fn host_port(url: &str) -> Option<String> {
 /// The proxy routes: each non-hub cluster's URL host to its local API server.
 pub fn proxy_routes(regs: &[Registration<'_>]) -> Result<BTreeMap<String, SocketAddr>, String> {
     let mut routes = BTreeMap::new();
-    for r in regs.iter().filter(|r| r.server != IN_CLUSTER) {
+    for r in regs.iter().filter(|r| r.server != IN_CLUSTER_SERVER) {
         let from = host_port(&r.server).ok_or_else(|| {
             format!(
                 "cluster `{}`: server `{}` is not an https URL",
@@ -69,7 +69,7 @@ pub fn proxy_routes(regs: &[Registration<'_>]) -> Result<BTreeMap<String, Socket
 /// The cluster Secret for one registration.
 pub fn secret(reg: &Registration<'_>, namespace: &str, proxy_url: &str) -> Value {
     let c = reg.cluster;
-    let config = if reg.server == IN_CLUSTER {
+    let config = if reg.server == IN_CLUSTER_SERVER {
         json!({})
     } else {
         let mut tls = serde_json::Map::new();
@@ -148,7 +148,7 @@ mod tests {
         let prod = provisioned("prod", "https://127.0.0.1:30002");
         let regs = [
             Registration {
-                server: IN_CLUSTER.into(),
+                server: IN_CLUSTER_SERVER.into(),
                 labels: &empty,
                 annotations: &empty,
                 cluster: &dev,
@@ -199,7 +199,7 @@ mod tests {
         let empty = BTreeMap::new();
         let dev = provisioned("dev", "https://127.0.0.1:30001");
         let reg = Registration {
-            server: IN_CLUSTER.into(),
+            server: IN_CLUSTER_SERVER.into(),
             labels: &empty,
             annotations: &empty,
             cluster: &dev,

@@ -4,9 +4,7 @@ use serde_json::Value;
 
 use super::util::{dotted, helm_values, list_text};
 use super::{Draft, Emitter, Severity, Target};
-use crate::appset::Environment;
-
-const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+use crate::appset::{Environment, IN_CLUSTER_SERVER};
 
 fn normalize(server: &str) -> String {
     server.trim().trim_end_matches('/').to_ascii_lowercase()
@@ -93,7 +91,7 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
     let has_local = |e: &Environment| {
         e.clusters
             .iter()
-            .any(|c| c.local_without_secret || normalize(&c.server) == IN_CLUSTER)
+            .any(|c| c.local_without_secret || normalize(&c.server) == IN_CLUSTER_SERVER)
     };
     let base_advice = "use the API server URL of a cluster registered in Argo CD (`argocd cluster \
                        list`): `https://kubernetes.default.svc` for the cluster Argo CD runs in, \
@@ -123,7 +121,7 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
                     .clusters
                     .iter()
                     .any(|c| normalize(&c.server) == normalize(server))
-                    || (normalize(server) == IN_CLUSTER && has_local(e));
+                    || (normalize(server) == IN_CLUSTER_SERVER && has_local(e));
                 (!known).then(|| {
                     let why = reason.map(|r| format!("{r}, and it ")).unwrap_or_default();
                     format!(
