@@ -29,18 +29,16 @@ pub struct Registration<'a> {
     pub cluster: &'a Provisioned,
 }
 
-/// `host:port` of an https URL, port 443 by default.
-pub fn host_port(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() {
+/// `host:port` of an https URL, port 443 by default: what a client names in
+/// its `CONNECT` (the host in lower case and IDNA-encoded, IPv6 in brackets,
+/// without user info). `None` for anything that is not a valid https URL.
+pub fn host_port(server: &str) -> Option<String> {
+    let url = url::Url::parse(server).ok()?;
+    if url.scheme() != "https" {
         return None;
     }
-    Some(if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:443")
-    })
+    let host = url.host_str().filter(|h| !h.is_empty())?;
+    Some(format!("{host}:{}", url.port_or_known_default()?))
 }
 
 /// The proxy routes: each non-hub cluster's URL host to its local API server.
@@ -139,6 +137,16 @@ mod tests {
             Some("127.0.0.1:32764")
         );
         assert_eq!(host_port("http://x"), None);
+        assert_eq!(host_port("https://"), None);
+        assert_eq!(host_port("https://x:port"), None);
+        assert_eq!(
+            host_port("https://[::1]:6443/api").as_deref(),
+            Some("[::1]:6443")
+        );
+        assert_eq!(
+            host_port("https://Prod.Example:443").as_deref(),
+            Some("prod.example:443")
+        );
     }
 
     #[test]
