@@ -14,14 +14,14 @@
 //! server URL shows up as such instead of as a timeout.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::net::TcpStream;
 
+use super::accept::AcceptLoop;
 use super::http::{self, HeadError};
 
 /// How long the proxy waits for a route's target to accept a connection.
@@ -38,9 +38,8 @@ pub enum ProxyError {
 /// A running proxy. Dropping it stops the listener and every open tunnel.
 #[derive(Debug)]
 pub struct ConnectProxy {
-    addr: SocketAddr,
     refused: Arc<Mutex<Vec<String>>>,
-    task: JoinHandle<()>,
+    tunnels: AcceptLoop,
 }
 
 type Routes = BTreeMap<String, SocketAddr>;
@@ -60,26 +59,23 @@ impl ConnectProxy {
                 None => Err(ProxyError::Route { key }),
             })
             .collect::<Result<Routes, _>>()?;
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(ProxyError::Bind)?;
-        let addr = listener.local_addr().map_err(ProxyError::Bind)?;
+        let routes = Arc::new(routes);
         let refused = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(accept_loop(listener, Arc::new(routes), refused.clone()));
-        Ok(ConnectProxy {
-            addr,
-            refused,
-            task,
-        })
+        let seen = refused.clone();
+        let tunnels =
+            AcceptLoop::loopback(move |client| serve(client, routes.clone(), seen.clone()))
+                .await
+                .map_err(ProxyError::Bind)?;
+        Ok(ConnectProxy { refused, tunnels })
     }
 
     /// The value for a cluster Secret's `proxyUrl`: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.tunnels.addr()
     }
 
     /// The `host:port`s clients asked for that have no route, first-asked
@@ -89,31 +85,6 @@ impl ConnectProxy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-}
-
-impl Drop for ConnectProxy {
-    fn drop(&mut self) {
-        // The accept task owns the listener and the JoinSet of tunnels;
-        // dropping the JoinSet aborts them all.
-        self.task.abort();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, routes: Arc<Routes>, refused: Arc<Mutex<Vec<String>>>) {
-    let mut tunnels = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tunnels.spawn(serve(stream, routes.clone(), refused.clone()));
-                }
-                // Out of file descriptors and the like: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            // Reap finished tunnels so the set does not grow for the whole run.
-            Some(_) = tunnels.join_next(), if !tunnels.is_empty() => {}
-        }
     }
 }
 
@@ -211,7 +182,9 @@ fn normalize_authority(authority: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
 
     const PROD: &str = "prod-eks-cluster-abc.eks.amazonaws.com:443";
 

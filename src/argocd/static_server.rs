@@ -7,16 +7,15 @@
 //! answer `404`, like any file that is not there.
 
 use std::ffi::OsStr;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::net::TcpStream;
 
+use super::accept::AcceptLoop;
 use super::http::{self, HeadError};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +37,8 @@ pub enum ServeError {
 /// A running server. Dropping it stops the listener and open connections.
 #[derive(Debug)]
 pub struct StaticServer {
-    addr: SocketAddr,
     root: PathBuf,
-    task: JoinHandle<()>,
+    connections: AcceptLoop,
 }
 
 impl StaticServer {
@@ -59,47 +57,25 @@ impl StaticServer {
             root: root.clone(),
             source,
         };
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let served = Arc::new(root.clone());
+        let connections = AcceptLoop::loopback(move |stream| serve(stream, served.clone()))
             .await
             .map_err(bind_error)?;
-        let addr = listener.local_addr().map_err(bind_error)?;
-        let task = tokio::spawn(accept_loop(listener, Arc::new(root.clone())));
-        Ok(StaticServer { addr, root, task })
+        Ok(StaticServer { root, connections })
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.connections.addr()
     }
 
     /// The directory served (canonical).
     pub fn root(&self) -> &Path {
         &self.root
-    }
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, root: Arc<PathBuf>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve(stream, root.clone()));
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 
@@ -248,6 +224,7 @@ fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::time::Duration;
     use tokio::io::AsyncReadExt;
 
     /// Sends a raw request; returns the whole response.
