@@ -8,17 +8,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::appset::{self, ClusterInfo, Environment, Expansion, RepoMount};
+use crate::argocd::resources::Automated;
 use crate::error::Error;
 use crate::lint::{self, AppSetContext, Location};
 use crate::report::{ApplicationSummary, Check, Outcome, Report, StepKind, StepResult};
 use crate::scenario::{self, ExpectedApplication, Loaded};
 use crate::yaml::{self, Document};
-
-/// The in-cluster address of the cluster Argo CD runs in.
-pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
 /// Everything the offline plan found, kept for the live steps that follow it.
 #[derive(Debug, Clone)]
@@ -274,7 +273,7 @@ fn standalone_environment() -> Environment {
     Environment {
         clusters: vec![ClusterInfo {
             name: "in-cluster".into(),
-            server: IN_CLUSTER.into(),
+            server: appset::IN_CLUSTER_SERVER.into(),
             project: None,
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
@@ -423,10 +422,14 @@ fn application_checks(
             equal("project", &app.project(), project),
         ));
     }
-    let automated = app.manifest.pointer("/spec/syncPolicy/automated");
-    // `automated: {enabled: false}` turns automation off while keeping its settings.
-    let auto_sync = automated
-        .is_some_and(|a| a.is_object() && a.get("enabled").and_then(Value::as_bool) != Some(false));
+    // Read as the live sync step reads it, through the typed `Automated`.
+    // One that is not an object, or has a field of the wrong type, is not
+    // automated sync: Argo CD's API rejects such an Application.
+    let automated = app
+        .manifest
+        .pointer("/spec/syncPolicy/automated")
+        .and_then(|a| Automated::deserialize(a).ok());
+    let auto_sync = automated.as_ref().is_some_and(Automated::is_on);
     if let Some(want_auto) = want.auto_sync {
         checks.push(check(
             format!("automated sync = {want_auto}"),
@@ -441,11 +444,7 @@ fn application_checks(
         ));
     }
     if let Some(want_prune) = want.prune {
-        let prune = auto_sync
-            && automated
-                .and_then(|a| a.get("prune"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+        let prune = automated.as_ref().is_some_and(Automated::prunes);
         checks.push(check(
             format!("automated prune = {want_prune}"),
             app_name,
@@ -466,5 +465,45 @@ fn equal(what: &str, got: &str, want: &str) -> Result<(), String> {
         Err(format!("no {what} is set"))
     } else {
         Err(format!("{what} is `{got}`"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sync_checks(automated: Value) -> Vec<(String, bool)> {
+        let want = ExpectedApplication {
+            auto_sync: Some(true),
+            prune: Some(true),
+            ..Default::default()
+        };
+        let app = appset::GeneratedApp {
+            name: "a".into(),
+            manifest: json!({"spec": {"syncPolicy": {"automated": automated}}}),
+            params: Value::Null,
+        };
+        application_checks("a", &want, &app, &Environment::default())
+            .into_iter()
+            .map(|c| (c.name, c.outcome == Outcome::Passed))
+            .collect()
+    }
+
+    #[test]
+    fn automated_sync_and_prune_as_argo_cd_reads_them() {
+        let on = |c: &[(String, bool)]| (c[0].1, c[1].1);
+        assert_eq!(on(&sync_checks(json!({"prune": true}))), (true, true));
+        assert_eq!(on(&sync_checks(json!({}))), (true, false));
+        assert_eq!(
+            on(&sync_checks(json!({"prune": true, "enabled": false}))),
+            (false, false)
+        );
+        assert_eq!(
+            on(&sync_checks(json!({"prune": true, "enabled": true}))),
+            (true, true)
+        );
+        assert_eq!(on(&sync_checks(Value::Null)), (false, false));
+        assert_eq!(on(&sync_checks(json!("yes"))), (false, false));
     }
 }

@@ -244,6 +244,17 @@ fn signal_group(pid: Option<u32>, signal: libc::c_int) {
     }
 }
 
+/// `$PATH` with `first` in front, in order: for a child that must find the
+/// toolchain's binaries before any others. Empty when a directory cannot be
+/// part of a PATH (it contains the separator).
+pub fn search_path(first: &[PathBuf]) -> OsString {
+    let mut paths = first.to_vec();
+    if let Some(p) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -253,6 +264,24 @@ pub fn tail(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_path_puts_the_given_directories_first() {
+        let path = search_path(&[PathBuf::from("/a/bin"), PathBuf::from("/b/bin")]);
+        let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        assert_eq!(
+            dirs[..2],
+            [PathBuf::from("/a/bin"), PathBuf::from("/b/bin")]
+        );
+        if let Some(system) = std::env::var_os("PATH") {
+            assert!(
+                dirs[2..]
+                    .iter()
+                    .eq(std::env::split_paths(&system).collect::<Vec<_>>().iter())
+            );
+        }
+        assert!(search_path(&[PathBuf::from("/a:b")]).is_empty());
+    }
 
     #[tokio::test]
     async fn output_returns_stdout() {

@@ -40,6 +40,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use expand::expand;
+pub use generators::clusters::IN_CLUSTER_SERVER;
 
 /// The strings of a JSON array (`goTemplateOptions`, `mergeKeys`); anything
 /// else, or a non-string item, contributes nothing.

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
-use crate::plan::IN_CLUSTER;
+use crate::appset::IN_CLUSTER_SERVER;
 use crate::provider::Provisioned;
 
 /// A name in the local API servers' certificates (kwok's carry `kubernetes`).
@@ -29,24 +29,22 @@ pub struct Registration<'a> {
     pub cluster: &'a Provisioned,
 }
 
-/// `host:port` of an https URL, port 443 by default.
-pub fn host_port(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() {
+/// `host:port` of an https URL, port 443 by default: what a client names in
+/// its `CONNECT` (the host in lower case and IDNA-encoded, IPv6 in brackets,
+/// without user info). `None` for anything that is not a valid https URL.
+pub fn host_port(server: &str) -> Option<String> {
+    let url = url::Url::parse(server).ok()?;
+    if url.scheme() != "https" {
         return None;
     }
-    Some(if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:443")
-    })
+    let host = url.host_str().filter(|h| !h.is_empty())?;
+    Some(format!("{host}:{}", url.port_or_known_default()?))
 }
 
 /// The proxy routes: each non-hub cluster's URL host to its local API server.
 pub fn proxy_routes(regs: &[Registration<'_>]) -> Result<BTreeMap<String, SocketAddr>, String> {
     let mut routes = BTreeMap::new();
-    for r in regs.iter().filter(|r| r.server != IN_CLUSTER) {
+    for r in regs.iter().filter(|r| r.server != IN_CLUSTER_SERVER) {
         let from = host_port(&r.server).ok_or_else(|| {
             format!(
                 "cluster `{}`: server `{}` is not an https URL",
@@ -69,7 +67,7 @@ pub fn proxy_routes(regs: &[Registration<'_>]) -> Result<BTreeMap<String, Socket
 /// The cluster Secret for one registration.
 pub fn secret(reg: &Registration<'_>, namespace: &str, proxy_url: &str) -> Value {
     let c = reg.cluster;
-    let config = if reg.server == IN_CLUSTER {
+    let config = if reg.server == IN_CLUSTER_SERVER {
         json!({})
     } else {
         let mut tls = serde_json::Map::new();
@@ -139,6 +137,16 @@ mod tests {
             Some("127.0.0.1:32764")
         );
         assert_eq!(host_port("http://x"), None);
+        assert_eq!(host_port("https://"), None);
+        assert_eq!(host_port("https://x:port"), None);
+        assert_eq!(
+            host_port("https://[::1]:6443/api").as_deref(),
+            Some("[::1]:6443")
+        );
+        assert_eq!(
+            host_port("https://Prod.Example:443").as_deref(),
+            Some("prod.example:443")
+        );
     }
 
     #[test]
@@ -148,7 +156,7 @@ mod tests {
         let prod = provisioned("prod", "https://127.0.0.1:30002");
         let regs = [
             Registration {
-                server: IN_CLUSTER.into(),
+                server: IN_CLUSTER_SERVER.into(),
                 labels: &empty,
                 annotations: &empty,
                 cluster: &dev,
@@ -199,7 +207,7 @@ mod tests {
         let empty = BTreeMap::new();
         let dev = provisioned("dev", "https://127.0.0.1:30001");
         let reg = Registration {
-            server: IN_CLUSTER.into(),
+            server: IN_CLUSTER_SERVER.into(),
             labels: &empty,
             annotations: &empty,
             cluster: &dev,

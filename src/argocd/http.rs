@@ -1,181 +1,172 @@
-//! Just enough HTTP/1.1 for the loopback servers here: read a request head
-//! (bounded in size and time) and write a response head. Every response
-//! closes the connection, so there is no keep-alive or chunking to get wrong.
+//! HTTP/1.1 for the loopback servers here, by hyper: one request per
+//! connection, its head bounded in size ([`MAX_HEAD`]) and time
+//! ([`HEAD_TIMEOUT`]). hyper answers a request it cannot parse itself (`400`,
+//! `431` for an oversized head) and closes a connection whose head takes too
+//! long. Every response but a CONNECT's `200` carries `Content-Length` and
+//! `Connection: close` (which is what ends the connection after it), header
+//! names in title case; an HTTP/1.0 request gets an HTTP/1.0 answer.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
 
 /// The largest request head accepted; real clients send a few hundred bytes.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// How long a client may take to send its request head.
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The request line of a request; headers are read and ignored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Request {
-    pub method: String,
-    pub target: String,
-}
+/// A response body: always complete, so its length is known.
+pub(crate) type Body = Full<Bytes>;
 
-#[derive(Debug)]
-pub(crate) enum HeadError {
-    /// The client closed the connection before a complete head.
-    Closed,
-    TooLarge,
-    Timeout,
-    Malformed,
-    Io,
-}
-
-impl HeadError {
-    /// The response to send, if any is worth sending.
-    pub(crate) fn status(&self) -> Option<(u16, &'static str)> {
-        match self {
-            HeadError::Closed | HeadError::Io => None,
-            HeadError::TooLarge => Some((431, "Request Header Fields Too Large")),
-            HeadError::Timeout => Some((408, "Request Timeout")),
-            HeadError::Malformed => Some((400, "Bad Request")),
+/// Serves the one request of `stream` with `handle`. Returns when the
+/// response is written, or when a `CONNECT` answered with `2xx` has handed
+/// the connection over (`hyper::upgrade::on`).
+pub(crate) async fn serve<F, Fut>(stream: TcpStream, handle: F)
+where
+    F: Fn(Request<Incoming>) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+{
+    let service = service_fn(|request: Request<Incoming>| {
+        // hyper takes any token as a method; a request line in lower case is
+        // a client bug, not an extension method.
+        let bad = !request
+            .method()
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_uppercase());
+        let answer = (!bad).then(|| handle(request));
+        async move {
+            Ok::<_, Infallible>(match answer {
+                Some(answer) => answer.await,
+                None => text(StatusCode::BAD_REQUEST, &[], "gitops-e2e: bad request\n"),
+            })
         }
-    }
+    });
+    // Errors are the client's (a malformed or slow head, a dropped
+    // connection) and already answered where an answer is due.
+    let _ = builder()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
 }
 
-/// Reads a request head. Returns the request line and the bytes the client
-/// sent after the head (a tunnel's first bytes, for instance).
-pub(crate) async fn read_request<S: AsyncRead + Unpin>(
-    stream: &mut S,
-) -> Result<(Request, Vec<u8>), HeadError> {
-    let (head, rest) = tokio::time::timeout(HEAD_TIMEOUT, read_head(stream))
-        .await
-        .map_err(|_| HeadError::Timeout)??;
-    let request = parse_request_line(&head).ok_or(HeadError::Malformed)?;
-    Ok((request, rest))
+fn builder() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        // Not `keep_alive(false)`: hyper would add `Connection: close` to a
+        // CONNECT's `200` too. Every other response closes by its header.
+        // A client may shut down its side once the request is sent.
+        .half_close(true)
+        .title_case_headers(true)
+        .auto_date_header(false)
+        .max_buf_size(MAX_HEAD)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT);
+    builder
 }
 
-async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Result<(Vec<u8>, Vec<u8>), HeadError> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    loop {
-        let n = stream.read(&mut chunk).await.map_err(|_| HeadError::Io)?;
-        if n == 0 {
-            return Err(HeadError::Closed);
-        }
-        // Search from just before the new bytes: the terminator may straddle reads.
-        let from = buf.len().saturating_sub(3);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = head_end(&buf[from..]).map(|e| e + from) {
-            if end > MAX_HEAD {
-                return Err(HeadError::TooLarge);
-            }
-            let rest = buf.split_off(end);
-            return Ok((buf, rest));
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(HeadError::TooLarge);
-        }
-    }
-}
-
-/// The index just past the blank line that ends a head (CRLF or bare LF).
-fn head_end(buf: &[u8]) -> Option<usize> {
-    (0..buf.len()).find_map(|i| {
-        if buf[i..].starts_with(b"\r\n\r\n") {
-            Some(i + 4)
-        } else if buf[i..].starts_with(b"\n\n") {
-            Some(i + 2)
-        } else if buf[i..].starts_with(b"\n\r\n") {
-            Some(i + 3)
-        } else {
-            None
-        }
-    })
-}
-
-/// `METHOD target HTTP/1.x`, ASCII, exactly three parts.
-fn parse_request_line(head: &[u8]) -> Option<Request> {
-    let line_end = head.iter().position(|&b| b == b'\n')?;
-    let line = std::str::from_utf8(&head[..line_end]).ok()?;
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut parts = line.split(' ');
-    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || method.is_empty()
-        || !method.bytes().all(|b| b.is_ascii_uppercase())
-        || target.is_empty()
-        || !target.bytes().all(|b| b.is_ascii_graphic())
-        || !version.starts_with("HTTP/1.")
-    {
-        return None;
-    }
-    Some(Request {
-        method: method.to_string(),
-        target: target.to_string(),
-    })
-}
-
-/// A response head; `Connection: close` is always added.
-pub(crate) fn response_head(
-    status: u16,
-    reason: &str,
+/// A response with `headers`, then `Content-Length: content_length` and
+/// `Connection: close`, after which the connection is closed. The length is that of the content even when `body`
+/// is empty (the answer to `HEAD`).
+pub(crate) fn response(
+    status: StatusCode,
     headers: &[(&str, &str)],
     content_length: u64,
-) -> String {
-    let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
+    body: Bytes,
+) -> Response<Body> {
+    let mut builder = Response::builder().status(status);
     for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        builder = builder.header(*name, *value);
     }
-    head.push_str(&format!(
-        "Content-Length: {content_length}\r\nConnection: close\r\n\r\n"
-    ));
-    head
+    builder
+        .header(CONTENT_LENGTH, content_length)
+        .header(CONNECTION, HeaderValue::from_static("close"))
+        .body(Full::new(body))
+        .unwrap_or_else(|_| {
+            // Only a header the caller wrote wrong gets here.
+            let mut r = Response::new(Full::default());
+            *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
 }
 
-/// Sends a complete plain-text response. Write errors are ignored: the client
-/// is gone and there is nobody left to tell.
-pub(crate) async fn respond_text<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    status: u16,
-    reason: &str,
-    extra: &[(&str, &str)],
-    body: &str,
-) {
-    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8")];
+/// A complete plain-text response.
+pub(crate) fn text(status: StatusCode, extra: &[(&str, &str)], body: &str) -> Response<Body> {
+    let mut headers = vec![(CONTENT_TYPE.as_str(), "text/plain; charset=utf-8")];
     headers.extend_from_slice(extra);
-    let head = response_head(status, reason, &headers, body.len() as u64);
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    response(
+        status,
+        &headers,
+        body.len() as u64,
+        Bytes::copy_from_slice(body.as_bytes()),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    async fn read(bytes: &[u8]) -> Result<(Request, Vec<u8>), HeadError> {
-        let mut input = bytes;
-        read_request(&mut input).await
+    use crate::argocd::accept::AcceptLoop;
+
+    /// A server that answers every request with its method and target.
+    async fn echo() -> AcceptLoop {
+        AcceptLoop::loopback(|stream| {
+            serve(stream, |request: Request<Incoming>| async move {
+                let body = format!("{} {}", request.method(), request.uri());
+                text(StatusCode::OK, &[], &body)
+            })
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn send(addr: SocketAddr, bytes: &[u8]) -> String {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        // The server may answer (and close) before reading it all.
+        let _ = s.write_all(bytes).await;
+        let _ = s.shutdown().await;
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     #[tokio::test]
-    async fn reads_the_request_line_and_keeps_what_follows() {
-        let (req, rest) =
-            read(b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n\x16\x03")
-                .await
-                .unwrap();
-        assert_eq!(req.method, "CONNECT");
-        assert_eq!(req.target, "a.example:443");
-        assert_eq!(rest, b"\x16\x03");
+    async fn answers_once_with_length_and_close() {
+        let server = echo().await;
+        let response = send(
+            server.addr(),
+            b"GET /a?b HTTP/1.1\r\nHost: x\r\n\r\nGET /again HTTP/1.1\r\n\r\n",
+        )
+        .await;
+        assert_eq!(
+            response,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: 8\r\nConnection: close\r\n\r\nGET /a?b"
+        );
     }
 
     #[tokio::test]
     async fn accepts_bare_line_feeds() {
-        let (req, rest) = read(b"GET /index.yaml HTTP/1.0\n\n").await.unwrap();
-        assert_eq!(req.target, "/index.yaml");
-        assert!(rest.is_empty());
+        let server = echo().await;
+        let response = send(server.addr(), b"GET /index.yaml HTTP/1.0\n\n").await;
+        assert!(response.starts_with("HTTP/1.0 200 OK\r\n"), "{response}");
+        assert!(response.ends_with("GET /index.yaml"), "{response}");
     }
 
     #[tokio::test]
     async fn rejects_malformed_lines() {
+        let server = echo().await;
         for bad in [
             &b"GET /\r\n\r\n"[..],
             b"GET / HTTP/2\r\n\r\n",
@@ -183,11 +174,11 @@ mod tests {
             b"GET /a b HTTP/1.1\r\n\r\n",
             b"GET  / HTTP/1.1\r\n\r\n",
             b"\xff\xfe / HTTP/1.1\r\n\r\n",
-            b"\r\n\r\n",
         ] {
+            let response = send(server.addr(), bad).await;
             assert!(
-                matches!(read(bad).await, Err(HeadError::Malformed)),
-                "{:?}",
+                response.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+                "{:?}: {response}",
                 String::from_utf8_lossy(bad)
             );
         }
@@ -195,21 +186,22 @@ mod tests {
 
     #[tokio::test]
     async fn bounds_the_head() {
+        let server = echo().await;
         let mut big = b"GET / HTTP/1.1\r\n".to_vec();
         big.extend(std::iter::repeat_n(b'a', MAX_HEAD + 10));
-        assert!(matches!(read(&big).await, Err(HeadError::TooLarge)));
+        let response = send(server.addr(), &big).await;
+        assert!(response.starts_with("HTTP/1.1 431 "), "{response}");
         big.extend_from_slice(b"\r\n\r\n");
-        assert!(matches!(read(&big).await, Err(HeadError::TooLarge)));
+        let response = send(server.addr(), &big).await;
+        assert!(response.starts_with("HTTP/1.1 431 "), "{response}");
     }
 
     #[tokio::test]
     async fn a_closed_connection_is_not_a_request() {
-        assert!(matches!(read(b"GET / HTT").await, Err(HeadError::Closed)));
-    }
-
-    #[test]
-    fn finds_a_terminator_split_across_reads() {
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\n"), Some(18));
-        assert_eq!(head_end(b"x\r\n"), None);
+        let server = echo().await;
+        assert_eq!(send(server.addr(), b"GET / HTT").await, "");
+        // Blank lines before a request line are skipped (RFC 9112, 2.2), so
+        // a head of nothing but them is unfinished, not malformed.
+        assert_eq!(send(server.addr(), b"\r\n\r\n").await, "");
     }
 }

@@ -19,7 +19,7 @@ use super::clusters::{self, Registration};
 use super::install::{self, ApplyError, Mode};
 use super::proxy::ConnectProxy;
 use super::{ArgoCdRuntime, DiagnosticFile};
-use crate::process::{Cmd, Managed, ProcessError};
+use crate::process::{Cmd, Managed, ProcessError, search_path};
 use crate::provider::Provisioned;
 use crate::toolchain::Toolchain;
 
@@ -495,12 +495,4 @@ fn namespaced_kubeconfig(
         source,
     })?;
     Ok(path)
-}
-
-fn search_path(first: &[PathBuf]) -> std::ffi::OsString {
-    let mut paths = first.to_vec();
-    if let Some(p) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&p));
-    }
-    std::env::join_paths(paths).unwrap_or_default()
 }

@@ -15,6 +15,7 @@
 //! - [`static_server`]: the small file server behind a Helm repository.
 //! - [`api`]: argocd-server's REST API (generation, managed resources).
 
+mod accept;
 pub mod api;
 pub mod clusters;
 mod http;

@@ -14,15 +14,19 @@
 //! server URL shows up as such instead of as a timeout.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use hyper::body::Incoming;
+use hyper::ext::ReasonPhrase;
+use hyper::upgrade::OnUpgrade;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
-use super::http::{self, HeadError};
+use super::accept::AcceptLoop;
+use super::http;
 
 /// How long the proxy waits for a route's target to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,9 +42,8 @@ pub enum ProxyError {
 /// A running proxy. Dropping it stops the listener and every open tunnel.
 #[derive(Debug)]
 pub struct ConnectProxy {
-    addr: SocketAddr,
     refused: Arc<Mutex<Vec<String>>>,
-    task: JoinHandle<()>,
+    tunnels: AcceptLoop,
 }
 
 type Routes = BTreeMap<String, SocketAddr>;
@@ -60,26 +63,23 @@ impl ConnectProxy {
                 None => Err(ProxyError::Route { key }),
             })
             .collect::<Result<Routes, _>>()?;
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(ProxyError::Bind)?;
-        let addr = listener.local_addr().map_err(ProxyError::Bind)?;
+        let routes = Arc::new(routes);
         let refused = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(accept_loop(listener, Arc::new(routes), refused.clone()));
-        Ok(ConnectProxy {
-            addr,
-            refused,
-            task,
-        })
+        let seen = refused.clone();
+        let tunnels =
+            AcceptLoop::loopback(move |client| serve(client, routes.clone(), seen.clone()))
+                .await
+                .map_err(ProxyError::Bind)?;
+        Ok(ConnectProxy { refused, tunnels })
     }
 
     /// The value for a cluster Secret's `proxyUrl`: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.tunnels.addr()
     }
 
     /// The `host:port`s clients asked for that have no route, first-asked
@@ -92,57 +92,56 @@ impl ConnectProxy {
     }
 }
 
-impl Drop for ConnectProxy {
-    fn drop(&mut self) {
-        // The accept task owns the listener and the JoinSet of tunnels;
-        // dropping the JoinSet aborts them all.
-        self.task.abort();
-    }
+/// A tunnel the proxy agreed to: the client's connection once hyper hands
+/// it over, and the connection to the route's target.
+struct Tunnel {
+    client: OnUpgrade,
+    upstream: TcpStream,
 }
 
-async fn accept_loop(listener: TcpListener, routes: Arc<Routes>, refused: Arc<Mutex<Vec<String>>>) {
-    let mut tunnels = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tunnels.spawn(serve(stream, routes.clone(), refused.clone()));
-                }
-                // Out of file descriptors and the like: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            // Reap finished tunnels so the set does not grow for the whole run.
-            Some(_) = tunnels.join_next(), if !tunnels.is_empty() => {}
-        }
-    }
-}
-
-async fn serve(mut client: TcpStream, routes: Arc<Routes>, refused: Arc<Mutex<Vec<String>>>) {
+async fn serve(client: TcpStream, routes: Arc<Routes>, refused: Arc<Mutex<Vec<String>>>) {
     let _ = client.set_nodelay(true);
-    let (request, early) = match http::read_request(&mut client).await {
-        Ok(r) => r,
-        Err(e) => return reject_head(&mut client, e).await,
+    let tunnel = Mutex::new(None);
+    http::serve(client, |request| {
+        answer(request, &routes, &refused, &tunnel)
+    })
+    .await;
+    let Some(Tunnel {
+        client,
+        mut upstream,
+    }) = tunnel.lock().unwrap_or_else(PoisonError::into_inner).take()
+    else {
+        return;
     };
-    if request.method != "CONNECT" {
+    // The bytes the client sent after its request head come first.
+    let Ok(client) = client.await else {
+        return;
+    };
+    // Either side closing or failing ends the tunnel; there is nobody to tell.
+    let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut upstream).await;
+}
+
+async fn answer(
+    mut request: Request<Incoming>,
+    routes: &Routes,
+    refused: &Mutex<Vec<String>>,
+    tunnel: &Mutex<Option<Tunnel>>,
+) -> Response<http::Body> {
+    if request.method() != Method::CONNECT {
         let body = format!(
             "gitops-e2e: this proxy only tunnels (CONNECT), not `{}`\n",
-            request.method
+            request.method()
         );
-        return http::respond_text(
-            &mut client,
-            405,
-            "Method Not Allowed",
+        return http::text(
+            StatusCode::METHOD_NOT_ALLOWED,
             &[("Allow", "CONNECT")],
             &body,
-        )
-        .await;
-    }
-    let Some(authority) = normalize_authority(&request.target) else {
-        let body = format!(
-            "gitops-e2e: CONNECT needs `host:port`, got `{}`\n",
-            request.target
         );
-        return http::respond_text(&mut client, 400, "Bad Request", &[], &body).await;
+    }
+    let target = request.uri().to_string();
+    let Some(authority) = normalize_authority(&target) else {
+        let body = format!("gitops-e2e: CONNECT needs `host:port`, got `{target}`\n");
+        return http::text(StatusCode::BAD_REQUEST, &[], &body);
     };
     let Some(&target) = routes.get(&authority) else {
         {
@@ -154,40 +153,29 @@ async fn serve(mut client: TcpStream, routes: Arc<Routes>, refused: Arc<Mutex<Ve
         let body = format!(
             "gitops-e2e: no route to `{authority}`; gitops-e2e only routes the scenario's clusters\n"
         );
-        return http::respond_text(&mut client, 403, "Forbidden", &[], &body).await;
+        return http::text(StatusCode::FORBIDDEN, &[], &body);
     };
-    let mut upstream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await
-    {
+    let upstream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             let body = format!("gitops-e2e: cannot reach `{target}` for `{authority}`: {e}\n");
-            return http::respond_text(&mut client, 502, "Bad Gateway", &[], &body).await;
+            return http::text(StatusCode::BAD_GATEWAY, &[], &body);
         }
         Err(_) => {
             let body = format!("gitops-e2e: `{target}` for `{authority}` did not answer\n");
-            return http::respond_text(&mut client, 502, "Bad Gateway", &[], &body).await;
+            return http::text(StatusCode::BAD_GATEWAY, &[], &body);
         }
     };
     let _ = upstream.set_nodelay(true);
-    if client
-        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        .await
-        .is_err()
-    {
-        return;
-    }
-    if !early.is_empty() && upstream.write_all(&early).await.is_err() {
-        return;
-    }
-    // Either side closing or failing ends the tunnel; there is nobody to tell.
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-}
-
-async fn reject_head(client: &mut TcpStream, error: HeadError) {
-    if let Some((status, reason)) = error.status() {
-        let body = format!("gitops-e2e: {}\n", reason.to_ascii_lowercase());
-        http::respond_text(client, status, reason, &[], &body).await;
-    }
+    *tunnel.lock().unwrap_or_else(PoisonError::into_inner) = Some(Tunnel {
+        client: hyper::upgrade::on(&mut request),
+        upstream,
+    });
+    let mut established = Response::new(http::Body::default());
+    established
+        .extensions_mut()
+        .insert(ReasonPhrase::from_static(b"Connection established"));
+    established
 }
 
 /// `host:port` in lower case, or `None` when there is no host or no valid port.
@@ -211,7 +199,9 @@ fn normalize_authority(authority: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
 
     const PROD: &str = "prod-eks-cluster-abc.eks.amazonaws.com:443";
 

@@ -92,13 +92,15 @@ pub struct ApplicationSpec {
 }
 
 impl ApplicationSpec {
+    /// `syncPolicy.automated`, if set.
+    pub fn automated(&self) -> Option<&Automated> {
+        self.sync_policy.as_ref().and_then(|p| p.automated.as_ref())
+    }
+
     /// Whether automated sync is on: `syncPolicy.automated` is set and not
-    /// `enabled: false`.
+    /// `enabled: false` (see [`Automated::is_on`]).
     pub fn auto_sync(&self) -> bool {
-        self.sync_policy
-            .as_ref()
-            .and_then(|p| p.automated.as_ref())
-            .is_some_and(|a| a.enabled != Some(false))
+        self.automated().is_some_and(Automated::is_on)
     }
 }
 
@@ -134,6 +136,20 @@ pub struct Automated {
     /// Unset means enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+}
+
+impl Automated {
+    /// Whether this `automated` block turns automated sync on: the one rule
+    /// for the offline plan and the live sync step. `enabled: false` turns
+    /// automation off while keeping its settings; unset means on.
+    pub fn is_on(&self) -> bool {
+        self.enabled != Some(false)
+    }
+
+    /// Whether automated sync is on and prunes.
+    pub fn prunes(&self) -> bool {
+        self.is_on() && self.prune == Some(true)
+    }
 }
 
 /// `Application.status`, the parts the harness reads.

@@ -1,23 +1,23 @@
 //! A static file server on loopback: what a Helm chart repository is
 //! (`index.yaml` plus packaged charts), served from a local directory.
 //!
-//! Deliberately small: `GET` and `HEAD`, one request per connection, no
-//! directory listings. Nothing outside the root is ever served: `..`
+//! Deliberately small: `GET` and `HEAD`, one request per connection (HTTP by
+//! hyper, see `http`), no directory listings. Nothing outside the root is ever served: `..`
 //! segments (also percent-encoded) and symbolic links that leave the root
 //! answer `404`, like any file that is not there.
 
 use std::ffi::OsStr;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::net::TcpStream;
 
-use super::http::{self, HeadError};
+use super::accept::AcceptLoop;
+use super::http;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -38,9 +38,8 @@ pub enum ServeError {
 /// A running server. Dropping it stops the listener and open connections.
 #[derive(Debug)]
 pub struct StaticServer {
-    addr: SocketAddr,
     root: PathBuf,
-    task: JoinHandle<()>,
+    connections: AcceptLoop,
 }
 
 impl StaticServer {
@@ -59,21 +58,20 @@ impl StaticServer {
             root: root.clone(),
             source,
         };
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let served = Arc::new(root.clone());
+        let connections = AcceptLoop::loopback(move |stream| serve(stream, served.clone()))
             .await
             .map_err(bind_error)?;
-        let addr = listener.local_addr().map_err(bind_error)?;
-        let task = tokio::spawn(accept_loop(listener, Arc::new(root.clone())));
-        Ok(StaticServer { addr, root, task })
+        Ok(StaticServer { root, connections })
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.connections.addr()
     }
 
     /// The directory served (canonical).
@@ -82,85 +80,51 @@ impl StaticServer {
     }
 }
 
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+async fn serve(stream: TcpStream, root: Arc<PathBuf>) {
+    http::serve(stream, |request| answer(request, &root)).await;
 }
 
-async fn accept_loop(listener: TcpListener, root: Arc<PathBuf>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve(stream, root.clone()));
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
-async fn serve(mut stream: TcpStream, root: Arc<PathBuf>) {
-    let request = match http::read_request(&mut stream).await {
-        Ok((request, _)) => request,
-        Err(e) => return reject_head(&mut stream, e).await,
-    };
-    let head_only = match request.method.as_str() {
-        "GET" => false,
-        "HEAD" => true,
+async fn answer(request: Request<Incoming>, root: &Path) -> Response<http::Body> {
+    let head_only = match *request.method() {
+        Method::GET => false,
+        Method::HEAD => true,
         _ => {
             let body = "gitops-e2e: only GET and HEAD\n";
-            return http::respond_text(
-                &mut stream,
-                405,
-                "Method Not Allowed",
+            return http::text(
+                StatusCode::METHOD_NOT_ALLOWED,
                 &[("Allow", "GET, HEAD")],
                 body,
-            )
-            .await;
+            );
         }
     };
-    let file = match resolve(&root, &request.target).await {
+    // Origin form (`/a/b?query`), or the path of the absolute form
+    // (`http://host/path`), which HTTP/1.1 servers must accept: the host is
+    // ours whatever it says.
+    let target = request.uri().path_and_query().map_or("", |p| p.as_str());
+    let not_found = || http::text(StatusCode::NOT_FOUND, &[], "gitops-e2e: not found\n");
+    let file = match resolve(root, target).await {
         Ok(file) => file,
         Err(Refusal::BadRequest) => {
             let body = "gitops-e2e: bad request target\n";
-            return http::respond_text(&mut stream, 400, "Bad Request", &[], body).await;
+            return http::text(StatusCode::BAD_REQUEST, &[], body);
         }
-        Err(Refusal::NotFound) => {
-            let body = "gitops-e2e: not found\n";
-            return http::respond_text(&mut stream, 404, "Not Found", &[], body).await;
-        }
+        Err(Refusal::NotFound) => return not_found(),
     };
-    let Ok(mut handle) = tokio::fs::File::open(&file).await else {
-        let body = "gitops-e2e: not found\n";
-        return http::respond_text(&mut stream, 404, "Not Found", &[], body).await;
+    let Ok(content) = tokio::fs::read(&file).await else {
+        return not_found();
     };
-    let Ok(meta) = handle.metadata().await else {
-        return;
+    let length = content.len() as u64;
+    let body = if head_only {
+        Bytes::new()
+    } else {
+        Bytes::from(content)
     };
-    let head = http::response_head(
-        200,
-        "OK",
+    http::response(
+        StatusCode::OK,
         &[("Content-Type", content_type(&file))],
-        meta.len(),
-    );
-    if stream.write_all(head.as_bytes()).await.is_err() {
-        return;
-    }
-    if !head_only {
-        let _ = tokio::io::copy(&mut handle, &mut stream).await;
-    }
-    let _ = stream.shutdown().await;
-}
-
-async fn reject_head(stream: &mut TcpStream, error: HeadError) {
-    if let Some((status, reason)) = error.status() {
-        let body = format!("gitops-e2e: {}\n", reason.to_ascii_lowercase());
-        http::respond_text(stream, status, reason, &[], &body).await;
-    }
+        length,
+        body,
+    )
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -189,12 +153,6 @@ async fn resolve(root: &Path, target: &str) -> Result<PathBuf, Refusal> {
 /// The path of a request target (`/a/b?query`), percent-decoded, as a
 /// relative path of plain segments. `..` anywhere is refused as not found.
 fn relative_path(target: &str) -> Result<PathBuf, Refusal> {
-    // Absolute form (`http://host/path`), which HTTP/1.1 servers must accept:
-    // the host is ours whatever it says, so only the path matters.
-    let target = match target.strip_prefix("http://") {
-        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => target,
-    };
     let path = target.split(['?', '#']).next().unwrap_or_default();
     if !path.starts_with('/') {
         return Err(Refusal::BadRequest);
@@ -248,7 +206,8 @@ fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Sends a raw request; returns the whole response.
     pub(crate) async fn raw(addr: SocketAddr, request: &str) -> String {

@@ -4,9 +4,7 @@ use serde_json::Value;
 
 use super::util::{dotted, helm_values, list_text};
 use super::{Draft, Emitter, Severity, Target};
-use crate::appset::Environment;
-
-const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+use crate::appset::{Environment, IN_CLUSTER_SERVER};
 
 fn normalize(server: &str) -> String {
     server.trim().trim_end_matches('/').to_ascii_lowercase()
@@ -17,23 +15,24 @@ fn placeholder_reason(server: &str) -> Option<String> {
     if server.contains("{{") || server.contains("<no value>") {
         return Some("still contains a template placeholder".to_string());
     }
-    let Some((scheme, rest)) = server.split_once("://") else {
+    // Checked on the text, not by the URL parser, which would read
+    // `prod-eks:6443` as the scheme `prod-eks`.
+    let Some((scheme, _)) = server.split_once("://") else {
         return Some("is not a URL (no `https://`)".to_string());
     };
     if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
         return Some(format!("has the scheme `{scheme}`, not `https`"));
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = if authority.starts_with('[') {
-        authority
-            .split(']')
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-    } else {
-        authority.split(':').next().unwrap_or_default()
+    let host = match url::Url::parse(server) {
+        Ok(url) => match url.host() {
+            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => String::new(),
+        },
+        Err(url::ParseError::EmptyHost) => String::new(),
+        Err(e) => return Some(format!("is not a valid URL ({e})")),
     };
-    let host = host.to_ascii_lowercase();
     if host.is_empty() {
         return Some("has no host".to_string());
     }
@@ -93,7 +92,7 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
     let has_local = |e: &Environment| {
         e.clusters
             .iter()
-            .any(|c| c.local_without_secret || normalize(&c.server) == IN_CLUSTER)
+            .any(|c| c.local_without_secret || normalize(&c.server) == IN_CLUSTER_SERVER)
     };
     let base_advice = "use the API server URL of a cluster registered in Argo CD (`argocd cluster \
                        list`): `https://kubernetes.default.svc` for the cluster Argo CD runs in, \
@@ -123,7 +122,7 @@ pub fn placeholder_server(out: &mut Emitter<'_>, t: &Target<'_>, env: Option<&En
                     .clusters
                     .iter()
                     .any(|c| normalize(&c.server) == normalize(server))
-                    || (normalize(server) == IN_CLUSTER && has_local(e));
+                    || (normalize(server) == IN_CLUSTER_SERVER && has_local(e));
                 (!known).then(|| {
                     let why = reason.map(|r| format!("{r}, and it ")).unwrap_or_default();
                     format!(
@@ -310,6 +309,18 @@ mod tests {
         ] {
             assert!(placeholder_reason(s).is_none(), "{s}");
         }
+    }
+
+    #[test]
+    fn placeholder_reasons_name_the_problem() {
+        let reason = |s: &str| placeholder_reason(s).unwrap_or_default();
+        assert!(reason("prod-eks:6443").contains("no `https://`"));
+        assert!(reason("ftp://prod.corp").contains("scheme `ftp`"));
+        assert_eq!(reason("https://"), "has no host");
+        assert!(reason("https://[::1]:6443").contains("localhost"));
+        assert!(reason("https://admin@localhost").contains("localhost"));
+        assert!(reason("https://minikube:6443").contains("`minikube`"));
+        assert!(reason("https://prod.corp:port").contains("not a valid URL"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use kube::runtime::wait::await_condition;
 
 use super::nodes::kwok_node;
 use super::{ClusterRequest, Provider, ProvisionError, Provisioned};
-use crate::process::Cmd;
+use crate::process::{Cmd, search_path};
 use crate::toolchain::Toolchain;
 
 /// How long a started API server may take to answer /readyz.
@@ -50,7 +50,7 @@ impl Kwok {
         Cmd::new(self.toolchain.bin("kwokctl"))
             .env("KWOK_WORKDIR", &self.workdir)
             .env(crate::clean::RUN_ENV, &self.workdir)
-            .env("PATH", path_with(&self.toolchain.bin_dir()))
+            .env("PATH", search_path(&[self.toolchain.bin_dir()]))
     }
 
     async fn kube_version(&self) -> anyhow::Result<String> {
@@ -219,14 +219,6 @@ fn node_ready(node: Option<&Node>) -> bool {
     node.and_then(|n| n.status.as_ref())
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-fn path_with(dir: &Path) -> std::ffi::OsString {
-    let mut paths = vec![dir.to_path_buf()];
-    if let Some(p) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&p));
-    }
-    std::env::join_paths(paths).unwrap_or_default()
 }
 
 #[async_trait::async_trait]

@@ -72,7 +72,7 @@ impl Loaded {
             return server;
         }
         if self.hub().name == cluster {
-            "https://kubernetes.default.svc".to_string()
+            crate::appset::IN_CLUSTER_SERVER.to_string()
         } else {
             format!("https://{cluster}.cluster.local")
         }

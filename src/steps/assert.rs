@@ -10,6 +10,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, PodSpec, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams};
+use kube::core::{Selector, SelectorExt};
 
 use super::{Step, StepOutput, quote};
 use crate::check::{Check, Outcome, StepKind};
@@ -698,26 +699,13 @@ fn pod_cause(pod: &Pod) -> Option<String> {
     })
 }
 
-/// Label selector semantics: every `matchLabels` pair and `matchExpressions`
-/// requirement holds (an empty selector matches everything).
+/// Whether a Deployment's selector matches a pod's labels, by kube's
+/// `Selector` (an empty selector matches everything). A selector kube cannot
+/// read (an unknown operator, `In`/`NotIn` without values) matches no pod;
+/// the API server does not admit a Deployment with one anyway.
 fn selector_matches(selector: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
-    let get = |k: &str| labels.and_then(|l| l.get(k));
-    let labels_ok = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| get(k) == Some(v));
-    let exprs_ok = selector.match_expressions.iter().flatten().all(|e| {
-        let values = e.values.as_deref().unwrap_or_default();
-        match e.operator.as_str() {
-            "In" => get(&e.key).is_some_and(|v| values.contains(v)),
-            "NotIn" => get(&e.key).is_none_or(|v| !values.contains(v)),
-            "Exists" => get(&e.key).is_some(),
-            "DoesNotExist" => get(&e.key).is_none(),
-            _ => false,
-        }
-    });
-    labels_ok && exprs_ok
+    Selector::try_from(selector.clone())
+        .is_ok_and(|s| s.matches(labels.unwrap_or(&BTreeMap::new())))
 }
 
 /// Whether two Kubernetes quantities are equal: by value when both parse
@@ -1284,6 +1272,14 @@ mod tests {
         ));
         assert!(!selector_matches(&sel, None));
         assert!(selector_matches(&LabelSelector::default(), None));
+        let unknown_operator: LabelSelector = serde_json::from_value(json!({
+            "matchExpressions": [{"key": "app", "operator": "Gt", "values": ["1"]}]
+        }))
+        .expect("valid");
+        assert!(!selector_matches(
+            &unknown_operator,
+            Some(&labels(json!({"app": "2"})))
+        ));
     }
 
     #[test]

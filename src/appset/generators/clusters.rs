@@ -16,6 +16,9 @@ use crate::appset::template::sanitize_name;
 use crate::yaml::pointer_push;
 
 pub const IN_CLUSTER_NAME: &str = "in-cluster";
+/// The in-cluster address of the cluster Argo CD runs in; the one definition
+/// (`crate::appset::IN_CLUSTER_SERVER`) that the plan, lint and the live
+/// cluster registration all use.
 pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
 const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
 

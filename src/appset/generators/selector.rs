@@ -2,9 +2,22 @@
 //! `NotIn`, `Exists`, `DoesNotExist`), as Argo CD applies them to cluster
 //! Secrets and to generator parameters. Values are not restricted to label
 //! syntax (Argo CD's own copy of `LabelSelectorAsSelector` allows URLs).
+//!
+//! Each requirement is matched by kube's [`Expression`], but reading the
+//! selector stays here rather than going through kube's
+//! `Selector::try_from(LabelSelector)`, because Argo CD reads it differently:
+//! the selector is user JSON whose shape errors are reported here; kube
+//! accepts `In`/`NotIn` with an empty list and `Exists` with values, which
+//! Argo CD rejects, and its error texts are not Argo CD's (the fidelity
+//! corpus checks the matching; the unit tests here the errors).
+//!
+//! Requirements are read lazily, in order: one that does not match decides
+//! before a later invalid one is seen. Argo CD converts the whole selector
+//! first, so it would report that error.
 
 use std::collections::BTreeMap;
 
+use kube::core::{Expression, SelectorExt};
 use serde_json::Value;
 
 /// Whether `labels` satisfy `selector`; an empty selector matches everything.
@@ -23,7 +36,7 @@ pub fn matches(selector: &Value, labels: &BTreeMap<String, String>) -> Result<bo
             let Some(v) = v.as_str() else {
                 return Err(format!("matchLabels.{k} must be a string"));
             };
-            if labels.get(k).map(String::as_str) != Some(v) {
+            if !Expression::Equal(k.clone(), v.to_string()).matches(labels) {
                 return Ok(false);
             }
         }
@@ -33,7 +46,7 @@ pub fn matches(selector: &Value, labels: &BTreeMap<String, String>) -> Result<bo
             return Err("matchExpressions must be a list".into());
         };
         for expr in exprs {
-            if !expression_matches(expr, labels)? {
+            if !expression(expr)?.matches(labels) {
                 return Ok(false);
             }
         }
@@ -54,7 +67,8 @@ pub fn is_empty(selector: Option<&Value>) -> bool {
     !non_empty("matchLabels") && !non_empty("matchExpressions")
 }
 
-fn expression_matches(expr: &Value, labels: &BTreeMap<String, String>) -> Result<bool, String> {
+/// One `matchExpressions` entry, checked as Argo CD checks it.
+fn expression(expr: &Value) -> Result<Expression, String> {
     let key = expr.get("key").and_then(Value::as_str).unwrap_or_default();
     let op = expr
         .get("operator")
@@ -68,7 +82,7 @@ fn expression_matches(expr: &Value, labels: &BTreeMap<String, String>) -> Result
     if key.is_empty() {
         return Err("matchExpressions: key must not be empty".into());
     }
-    let value = labels.get(key).map(String::as_str);
+    let key = key.to_string();
     match op {
         "In" | "NotIn" => {
             if values.is_empty() {
@@ -76,8 +90,12 @@ fn expression_matches(expr: &Value, labels: &BTreeMap<String, String>) -> Result
                     "values: Invalid value: for 'in', 'notin' operators, values set can't be empty (key `{key}`)"
                 ));
             }
-            let found = value.is_some_and(|v| values.contains(&v));
-            Ok(if op == "In" { found } else { !found })
+            let values = values.into_iter().map(str::to_string).collect();
+            Ok(if op == "In" {
+                Expression::In(key, values)
+            } else {
+                Expression::NotIn(key, values)
+            })
         }
         "Exists" | "DoesNotExist" => {
             if !values.is_empty() {
@@ -85,7 +103,11 @@ fn expression_matches(expr: &Value, labels: &BTreeMap<String, String>) -> Result
                     "values: Invalid value: values set must be empty for exists and does not exist (key `{key}`)"
                 ));
             }
-            Ok((op == "Exists") == value.is_some())
+            Ok(if op == "Exists" {
+                Expression::Exists(key)
+            } else {
+                Expression::DoesNotExist(key)
+            })
         }
         other => Err(format!("{other:?} is not a valid label selector operator")),
     }

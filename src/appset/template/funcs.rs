@@ -8,11 +8,11 @@
 use base64::Engine;
 use gtmpl::{Func, FuncError, Value};
 use regex::Regex;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 use super::go::{to_gtmpl, to_json};
 use super::gofmt;
-use super::sha256;
 
 /// Longest string a function may build (`repeat`, `indent`): a template that
 /// asks for more is an error rather than an out-of-memory.
@@ -715,7 +715,10 @@ fn b64dec(args: &[Value]) -> Result<Value, FuncError> {
 
 fn sha256sum(args: &[Value]) -> Result<Value, FuncError> {
     let s = one_str("sha256sum", args)?;
-    Ok(Value::String(sha256::hex_digest(s.as_bytes())))
+    let digest = Sha256::digest(s.as_bytes());
+    Ok(Value::String(
+        digest.iter().map(|b| format!("{b:02x}")).collect(),
+    ))
 }
 
 fn compile(name: &str, re: &str) -> Result<Regex, FuncError> {
@@ -1081,6 +1084,10 @@ mod tests {
         assert_eq!(
             r("{{ sha256sum \"abc\" }}"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            r("{{ sha256sum \"\" }}"),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         assert_eq!(r("{{ regexMatch \"^D\" .name }}"), "true");
         assert_eq!(

@@ -9,7 +9,6 @@ pub mod fast;
 mod funcs;
 pub mod go;
 pub(crate) mod gofmt;
-mod sha256;
 
 use serde_json::{Map, Value};
 
