@@ -179,15 +179,40 @@ impl<'a> Runner<'a> {
             r = self.execute() => r,
             _ = interrupt => Err(Error::Interrupted),
         };
-        let interrupted = matches!(result, Err(Error::Interrupted));
+        let was_interrupted = matches!(result, Err(Error::Interrupted));
         let failed = !matches!(result, Ok(true));
-        let diagnostics = if failed && !interrupted {
-            self.collect_diagnostics().await
+        let sink = self.sink;
+        let diagnostics = if failed && !was_interrupted {
+            // A Ctrl-C here gives up the bundle, not the teardown.
+            tokio::select! {
+                d = self.collect_diagnostics() => d,
+                () = interrupted() => {
+                    sink.emit(Event::Note(
+                        "interrupted: diagnostics not collected; tearing down".into(),
+                    ));
+                    None
+                }
+            }
         } else {
             None
         };
-        let keep = self.opts.keep && !interrupted;
-        self.teardown(keep).await;
+        let keep = self.opts.keep && !was_interrupted;
+        let remains = self.what_teardown_stops(keep);
+        {
+            // Teardown is not interruptible: each part of it has its own
+            // timeout. Another Ctrl-C only says what is still being stopped.
+            let teardown = self.teardown(keep);
+            tokio::pin!(teardown);
+            loop {
+                tokio::select! {
+                    () = &mut teardown => break,
+                    () = interrupted() => sink.emit(Event::Note(format!(
+                        "still cleaning up: {remains}; this ends within its timeouts \
+                         (if this process is killed, `gitops-e2e clean` removes what is left)"
+                    ))),
+                }
+            }
+        }
         if keep {
             let kept = self.dir.keep();
             self.sink.emit(Event::Note(format!(
@@ -470,6 +495,24 @@ impl<'a> Runner<'a> {
                 None
             }
         }
+    }
+
+    /// What the teardown stops, in words, for a second Ctrl-C.
+    fn what_teardown_stops(&self, keep: bool) -> String {
+        let clusters: Vec<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
+        let mut parts = vec![
+            format!("Argo CD ({})", self.seams.argocd.name()),
+            "the repository servers".to_string(),
+        ];
+        if !keep && !clusters.is_empty() {
+            parts.push(format!(
+                "{} cluster{} {}",
+                self.seams.provider.name(),
+                if clusters.len() == 1 { "" } else { "s" },
+                clusters.join(", ")
+            ));
+        }
+        parts.join(", ")
     }
 
     async fn teardown(&mut self, keep: bool) {
