@@ -68,6 +68,14 @@ pub struct RunArgs {
     /// (repeatable; default: the cluster's `context`, else its name).
     #[arg(long = "context", value_name = "NAME=CONTEXT", value_parser = parse_context)]
     pub contexts: Vec<(String, String)>,
+    /// Existing provider: allow writing to kube context CONTEXT although its
+    /// name or server looks like production (repeatable).
+    #[arg(long = "allow-context", value_name = "CONTEXT")]
+    pub allow_contexts: Vec<String>,
+    /// Existing provider: the regular expression that marks a context name or
+    /// server as production (such contexts are refused unless allowed).
+    #[arg(long, value_name = "REGEX", default_value = crate::provider::existing::DEFAULT_PRODUCTION_PATTERN, value_parser = parse_regex)]
+    pub production_pattern: regex::Regex,
     /// How long step 4 waits for Synced and Healthy (overrides `timeouts.sync`), e.g. `90s`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,
@@ -135,4 +143,8 @@ fn parse_context(text: &str) -> Result<(String, String), String> {
         }
         _ => Err(format!("`{text}` is not NAME=CONTEXT")),
     }
+}
+
+fn parse_regex(s: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(s).map_err(|e| e.to_string())
 }

@@ -95,6 +95,10 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
         sync_timeout: args.timeout,
         diagnostics: args.diagnostics.clone(),
         contexts: args.contexts.iter().cloned().collect(),
+        context_guard: gitops_e2e::provider::existing::ContextGuard {
+            production: args.production_pattern.clone(),
+            allowed: args.allow_contexts.clone(),
+        },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment {
         context: "cannot start the async runtime".into(),

@@ -457,6 +457,9 @@ fn existing_provider_runs_the_lesson_on_contexts_it_did_not_create() {
                 "staging=user-staging",
                 "--context",
                 "prod=user-prod",
+                // Its name says prod: refused unless allowed.
+                "--allow-context",
+                "user-prod",
             ])
             .env("KUBECONFIG", &kubeconfig)
             .env("CI", "true")
@@ -687,4 +690,68 @@ fn signals_in_every_phase_leave_nothing_behind() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
     assert_no_process_left(&before);
+}
+
+/// The existing provider refuses a context that looks like production (by
+/// name or server) before touching any cluster, unless --allow-context names it.
+#[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
+fn existing_provider_refuses_production_contexts_unless_allowed() {
+    require_toolchain!();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n\
+         - name: dev\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+         - name: staging\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+         - name: eks\n  cluster: {server: 'https://api.prod.example.com:1'}\n\
+         users:\n- name: u\n  user: {token: x}\ncontexts:\n\
+         - name: dev\n  context: {cluster: dev, user: u}\n\
+         - name: staging\n  context: {cluster: staging, user: u}\n\
+         - name: prod\n  context: {cluster: staging, user: u}\n\
+         - name: eks-main\n  context: {cluster: eks, user: u}\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+            .current_dir(root())
+            .args([
+                "run",
+                "scenarios/lesson/03-constraints.yaml",
+                "--provider",
+                "existing",
+            ])
+            .args(extra)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("CI", "true")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stderr, started.elapsed())
+    };
+    // By name.
+    let (code, stderr, took) = run(&[]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("refusing kube context `prod` for cluster `prod`: its name matches"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-context prod"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(10),
+        "refused before any connection"
+    );
+    // By server.
+    let (code, stderr, _) = run(&["--context", "prod=eks-main"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("its server `https://api.prod.example.com:1` matches"),
+        "{stderr}"
+    );
+    // Allowed: it goes on, to fail on the unreachable server instead.
+    let (code, stderr, _) = run(&["--allow-context", "prod"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(!stderr.contains("refusing"), "{stderr}");
 }

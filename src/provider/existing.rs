@@ -8,14 +8,59 @@ use kube::config::Kubeconfig;
 
 use super::{ClusterRequest, Provider, ProvisionError, Provisioned};
 
+/// Names and servers that look like production: `prod`, `production`, `prd`
+/// or `live` as a word of the context name or the server's host.
+pub const DEFAULT_PRODUCTION_PATTERN: &str =
+    r"(?i)(^|[^a-z0-9])(prod|production|prd|live)([^a-z0-9]|$)";
+
+/// Which contexts a run may write to: none that looks like production
+/// unless it is named on the command line.
+#[derive(Debug, Clone)]
+pub struct ContextGuard {
+    pub production: regex::Regex,
+    pub allowed: Vec<String>,
+}
+
+impl Default for ContextGuard {
+    fn default() -> Self {
+        ContextGuard {
+            production: regex::Regex::new(DEFAULT_PRODUCTION_PATTERN).expect("a valid pattern"),
+            allowed: Vec::new(),
+        }
+    }
+}
+
+impl ContextGuard {
+    /// Why `context` (whose server is `server`) is refused, if it is.
+    fn refusal(&self, name: &str, context: &str, server: &str) -> Option<ProvisionError> {
+        if self.allowed.iter().any(|a| a == context) {
+            return None;
+        }
+        let what = if self.production.is_match(context) {
+            "its name".to_string()
+        } else if self.production.is_match(server) {
+            format!("its server `{server}`")
+        } else {
+            return None;
+        };
+        Some(ProvisionError::LooksLikeProduction {
+            name: name.to_string(),
+            context: context.to_string(),
+            what,
+            pattern: self.production.as_str().to_string(),
+        })
+    }
+}
+
 pub struct Existing {
     /// The user's kubeconfig (`$KUBECONFIG` or `~/.kube/config`), read once.
     kubeconfig: Kubeconfig,
     path: PathBuf,
+    guard: ContextGuard,
 }
 
 impl Existing {
-    pub fn new(path: Option<PathBuf>) -> Result<Self, ProvisionError> {
+    pub fn new(path: Option<PathBuf>, guard: ContextGuard) -> Result<Self, ProvisionError> {
         let path = path
             .or_else(|| {
                 std::env::var_os("KUBECONFIG").and_then(|v| std::env::split_paths(&v).next())
@@ -27,7 +72,11 @@ impl Existing {
             source: anyhow::Error::new(e)
                 .context(format!("cannot read kubeconfig `{}`", path.display())),
         })?;
-        Ok(Self { kubeconfig, path })
+        Ok(Self {
+            kubeconfig,
+            path,
+            guard,
+        })
     }
 }
 
@@ -58,7 +107,7 @@ impl Provider for Existing {
                 });
             }
         }
-        Ok(clusters
+        let provisioned: Vec<Provisioned> = clusters
             .iter()
             .map(|c| {
                 let context = c.context.clone().unwrap_or_else(|| c.name.clone());
@@ -101,7 +150,14 @@ impl Provider for Existing {
                         .map(|t| t.expose_secret().to_string()),
                 }
             })
-            .collect())
+            .collect();
+        // Refuse before touching anything when any context looks like production.
+        for p in &provisioned {
+            if let Some(refusal) = self.guard.refusal(&p.name, &p.context, &p.server) {
+                return Err(refusal);
+            }
+        }
+        Ok(provisioned)
     }
 
     async fn down(&mut self) -> Vec<String> {
@@ -113,5 +169,44 @@ impl Provider for Existing {
             "the existing contexts in `{}` were used as they are",
             self.path.display()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_looking_contexts_are_refused_unless_allowed() {
+        let guard = ContextGuard::default();
+        for (context, server) in [
+            ("prod", "https://127.0.0.1:6443"),
+            ("eks-prod-eu", "https://127.0.0.1:6443"),
+            ("Production", "https://127.0.0.1:6443"),
+            ("team-a", "https://api.prd.example.com"),
+            ("team-a", "https://live.example.com:443"),
+        ] {
+            let refusal = guard.refusal("c", context, server);
+            assert!(refusal.is_some(), "{context} {server}");
+            let text = refusal.unwrap().to_string();
+            assert!(
+                text.contains(&format!("--allow-context {context}")),
+                "{text}"
+            );
+        }
+        for (context, server) in [
+            ("dev", "https://127.0.0.1:6443"),
+            ("staging", "https://staging.example.com"),
+            ("product-catalog", "https://127.0.0.1:6443"),
+            ("kind-deliver", "https://127.0.0.1:6443"),
+        ] {
+            assert!(guard.refusal("c", context, server).is_none(), "{context}");
+        }
+        let allowed = ContextGuard {
+            allowed: vec!["eks-prod-eu".into()],
+            ..ContextGuard::default()
+        };
+        assert!(allowed.refusal("c", "eks-prod-eu", "https://x").is_none());
+        assert!(allowed.refusal("c", "prod", "https://x").is_some());
     }
 }

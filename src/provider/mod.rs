@@ -76,6 +76,17 @@ pub enum ProvisionError {
         context: String,
         available: Vec<String>,
     },
+    #[error(
+        "refusing kube context `{context}` for cluster `{name}`: {what} matches the production \
+         pattern `{pattern}`; pass --allow-context {context} if this run is meant for it"
+    )]
+    LooksLikeProduction {
+        name: String,
+        context: String,
+        /// "its name" or "its server `URL`".
+        what: String,
+        pattern: String,
+    },
     #[error("cannot connect to cluster `{name}`")]
     Client {
         name: String,

@@ -53,6 +53,9 @@ pub struct RunOptions {
     pub diagnostics: Option<PathBuf>,
     /// Existing provider: scenario cluster → kube context (overrides `context`).
     pub contexts: BTreeMap<String, String>,
+    /// Existing provider: which contexts look like production, and which of
+    /// those the user allowed.
+    pub context_guard: crate::provider::existing::ContextGuard,
 }
 
 /// The end of a run: its report (always) and, when the run could not reach

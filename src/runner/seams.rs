@@ -80,7 +80,7 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
             e,
         )
     })?;
-    let seams = choose(kind, &toolchain, dir.path(), &run_id(dir.path()))?;
+    let seams = choose(kind, &opts, &toolchain, dir.path(), &run_id(dir.path()))?;
     Ok(Runner::new(
         plan,
         loaded,
@@ -95,6 +95,7 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
 /// The one place that maps a provider to its seams.
 fn choose(
     kind: ProviderKind,
+    opts: &RunOptions,
     toolchain: &Toolchain,
     dir: &std::path::Path,
     run_id: &str,
@@ -102,7 +103,8 @@ fn choose(
     let provider: Box<dyn Provider> = match kind {
         ProviderKind::Kwok => Box::new(Kwok::new(toolchain.clone(), dir, run_id)),
         ProviderKind::Existing => Box::new(
-            Existing::new(None).map_err(|e| env_error("cannot use the existing provider", e))?,
+            Existing::new(None, opts.context_guard.clone())
+                .map_err(|e| env_error("cannot use the existing provider", e))?,
         ),
         ProviderKind::Kind => {
             return Err(env_error(
