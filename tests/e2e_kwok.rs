@@ -755,3 +755,77 @@ fn existing_provider_refuses_production_contexts_unless_allowed() {
     assert_eq!(code, Some(3), "{stderr}");
     assert!(!stderr.contains("refusing"), "{stderr}");
 }
+
+/// Secrets stay secret: a canary in fixture Secrets appears in nothing a
+/// failed run writes — terminal, reports, diagnostics bundle, logs.
+#[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
+fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
+    require_toolchain!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = private_tmp(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .args(["run", "tests/e2e/secret-canary.yaml", "--provider", "kwok"])
+        .arg("--json")
+        .arg(dir.path().join("r.json"))
+        .arg("--junit")
+        .arg(dir.path().join("r.xml"))
+        .arg("--markdown")
+        .arg(dir.path().join("r.md"))
+        .arg("--diagnostics")
+        .arg(dir.path().join("diagnostics"))
+        .env("CI", "true")
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let canary = "gitops-e2e-canary-7f3a9c";
+    // The canary as written, base64-encoded as the API server stores it, and
+    // the dockerconfig's auth and whole value in both forms.
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let auth = b64(&format!("AWS:{canary}"));
+    let dockerconfig = format!(
+        r#"{{"auths":{{"123456789.dkr.ecr.us-east-1.amazonaws.com":{{"auth":"{auth}"}}}}}}"#
+    );
+    let forms = [
+        canary.to_string(),
+        b64(canary),
+        auth.clone(),
+        b64(&dockerconfig),
+    ];
+    let mut places = vec![
+        ("stdout".to_string(), stdout),
+        ("stderr".to_string(), stderr),
+    ];
+    let mut files = 0;
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                files += 1;
+                places.push((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    assert!(
+        files >= 5,
+        "reports and a diagnostics bundle were written ({files} files)"
+    );
+    let leaks: Vec<&String> = places
+        .iter()
+        .filter(|(_, text)| forms.iter().any(|f| text.contains(f.as_str())))
+        .map(|(place, _)| place)
+        .collect();
+    assert!(leaks.is_empty(), "the canary leaked into: {leaks:#?}");
+}
