@@ -334,7 +334,7 @@ fn cases() -> Vec<Case> {
             "go-invalid-escape",
             Text(go_appset("env: dev", "'{{ \"\\u\" }}'")),
             1,
-            "error",
+            "invalid syntax",
         ),
         case(
             "go-unclosed-action",
@@ -361,6 +361,64 @@ fn cases() -> Vec<Case> {
             "error",
         ),
         case("many-documents", Text(many_docs), 2, "error"),
+        // Shapes the API server refuses: error findings, never a pass.
+        case(
+            "generators-as-a-mapping",
+            Text(appset("env: dev", "'demo-{{env}}'").replace(
+                "  generators:\n    - list:\n        elements:\n          - env: dev\n",
+                "  generators:\n    list:\n      elements: [{env: dev}]\n",
+            )),
+            1,
+            "`spec.generators` is a mapping",
+        ),
+        case(
+            "template-a-number",
+            Text(format!(
+                "{APPSET_HEAD}spec:\n  generators:\n    - list:\n        elements: [{{env: dev}}]\n  template: 12\n"
+            )),
+            1,
+            "`spec.template` is a number",
+        ),
+        case(
+            "template-patch-name-null",
+            Text(
+                go_appset("env: dev", "'demo-{{ .env }}'")
+                    + "  templatePatch: |\n    metadata:\n      name: null\n",
+            ),
+            1,
+            "invalid-application-name",
+        ),
+        case(
+            "template-patch-spec-a-number",
+            Text(go_appset("env: dev", "'demo-{{ .env }}'") + "  templatePatch: |\n    spec: 5\n"),
+            1,
+            "`spec` is a number",
+        ),
+        // Literals Go's template parser refuses.
+        case(
+            "go-number-1e",
+            Text(go_appset("env: dev", "'d-{{ 1e }}'")),
+            1,
+            "illegal number syntax: \"1e\"",
+        ),
+        case(
+            "go-number-0x",
+            Text(go_appset("env: dev", "'d-{{ 0x }}'")),
+            1,
+            "illegal number syntax: \"0x\"",
+        ),
+        case(
+            "go-number-08",
+            Text(go_appset("env: dev", "'d-{{ 08 }}'")),
+            1,
+            "integer overflow: \"08\"",
+        ),
+        case(
+            "go-escape-q",
+            Text(go_appset("env: dev", "'{{ \"\\q\" }}'")),
+            1,
+            "invalid syntax",
+        ),
         // Valid inputs the readers must accept.
         case(
             "merge-keys-accepted",

@@ -25,6 +25,32 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
         });
         return x;
     };
+    // Shapes the CRD's schema refuses: the API server rejects the
+    // ApplicationSet, so nothing is generated.
+    for (field, want_list) in [("generators", true), ("template", false)] {
+        let Some(value) = spec.get(field) else {
+            continue;
+        };
+        let fits = if want_list {
+            value.is_array()
+        } else {
+            value.is_object()
+        };
+        if !fits {
+            x.errors.push(ExpandError {
+                rule: "appset-invalid",
+                pointer: format!("/spec/{field}"),
+                message: format!(
+                    "`spec.{field}` is {}; the ApplicationSet CRD requires {}",
+                    json_kind(value),
+                    if want_list { "a list" } else { "a mapping" }
+                ),
+                application: None,
+                reason: generators::GENERATION_REASON,
+            });
+            return x;
+        }
+    }
     let namespace = appset
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
@@ -185,7 +211,30 @@ impl Render<'_> {
             app =
                 patch::apply(&app, &parsed).map_err(|e| ("/spec/templatePatch".to_string(), e))?;
         }
+        for field in ["metadata", "spec"] {
+            if let Some(value) = app.get(field).filter(|v| !v.is_object()) {
+                return Err((
+                    "/spec/templatePatch".to_string(),
+                    format!(
+                        "the patched Application's `{field}` is {}; the API server requires a mapping",
+                        json_kind(value)
+                    ),
+                ));
+            }
+        }
         Ok(manifest(app, params, self.namespace))
+    }
+}
+
+/// A JSON value's kind, as a person says it.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
     }
 }
 

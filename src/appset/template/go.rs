@@ -104,6 +104,10 @@ fn check_parses(tmpl: &str) -> Result<(), String> {
         let action = rest[open + 2..open + 2 + close]
             .trim_start_matches('-')
             .trim_start();
+        // Go refuses these literals at parse time; gtmpl accepts some and
+        // spins on others.
+        super::golit::check_action(action.trim_end_matches('-'))
+            .map_err(|e| format!("template: :1: {e}"))?;
         let word = action
             .split(|c: char| !c.is_ascii_alphabetic())
             .next()

@@ -9,6 +9,7 @@ pub mod fast;
 mod funcs;
 pub mod go;
 pub(crate) mod gofmt;
+mod golit;
 
 use serde_json::{Map, Value};
 
