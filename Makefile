@@ -6,7 +6,7 @@ CARGO ?= cargo
 BIN := target/release/gitops-e2e
 LESSON := scenarios/lesson
 
-.PHONY: all build demo test fmt schema toolchain toolchain-smoke toolchain-release-test bench deps clean
+.PHONY: all build demo test fmt schema toolchain toolchain-smoke toolchain-release-test bench deps clean fuzz
 
 all: build
 
@@ -53,6 +53,19 @@ toolchain-smoke: deps toolchain
 ## toolchain-release-test: build.sh's release mode against a local fake mirror (seconds).
 toolchain-release-test:
 	tests/toolchain/test-release.sh
+
+## fuzz: every fuzz target in fuzz/ (the YAML reader, expansion and lint, both
+## template engines, the scenario loader) for FUZZ_SECONDS each, on nightly
+## Rust with cargo-fuzz (both installed when missing). A crash leaves its
+## input in fuzz/artifacts/; it becomes a case in tests/hostile.rs.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for t in yaml appset template scenario; do \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 || exit 1; \
+	done
 
 bench: build
 	bench/plan.sh

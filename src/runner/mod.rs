@@ -73,8 +73,13 @@ pub async fn run(plan: Plan, opts: RunOptions, sink: &dyn Sink) -> RunOutcome {
     let base = plan.report.clone();
     let end = {
         let tee = Tee(vec![sink, &collector]);
+        let mut interrupts = Interrupts::install();
         match seams::prepare(plan, opts, &tee) {
-            Ok(runner) => runner.run_to_end(interrupted()).await,
+            Ok(runner) => {
+                runner
+                    .run_to_end(async move { interrupts.recv().await })
+                    .await
+            }
             Err(e) => RunEnd::before_start(e),
         }
     };
@@ -117,17 +122,36 @@ impl RunEnd {
     }
 }
 
-/// Resolves when the user asks to stop (Ctrl-C or SIGTERM).
-async fn interrupted() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match term.as_mut() {
-                Some(t) => { t.recv().await; }
+/// Listeners for Ctrl-C and SIGTERM, installed when made: a signal that
+/// comes before the first poll is neither lost nor fatal.
+struct Interrupts {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Interrupts {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves at the next signal.
+    async fn recv(&mut self) {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
                 None => std::future::pending::<()>().await,
             }
-        } => {}
+        }
+        tokio::select! {
+            () = one(&mut self.int) => {}
+            () = one(&mut self.term) => {}
+        }
     }
 }
 
@@ -187,9 +211,10 @@ impl<'a> Runner<'a> {
         let sink = self.sink;
         let diagnostics = if failed && !was_interrupted {
             // A Ctrl-C here gives up the bundle, not the teardown.
+            let mut interrupts = Interrupts::install();
             tokio::select! {
                 d = self.collect_diagnostics() => d,
-                () = interrupted() => {
+                () = interrupts.recv() => {
                     sink.emit(Event::Note(
                         "interrupted: diagnostics not collected; tearing down".into(),
                     ));
@@ -204,12 +229,13 @@ impl<'a> Runner<'a> {
         {
             // Teardown is not interruptible: each part of it has its own
             // timeout. Another Ctrl-C only says what is still being stopped.
+            let mut interrupts = Interrupts::install();
             let teardown = self.teardown(keep);
             tokio::pin!(teardown);
             loop {
                 tokio::select! {
                     () = &mut teardown => break,
-                    () = interrupted() => sink.emit(Event::Note(format!(
+                    () = interrupts.recv() => sink.emit(Event::Note(format!(
                         "still cleaning up: {remains}; this ends within its timeouts \
                          (if this process is killed, `gitops-e2e clean` removes what is left)"
                     ))),
