@@ -147,8 +147,7 @@ fn harness_processes() -> Vec<String> {
                 || l.contains("redis-server")
                 || l.contains("kube-apiserver")
                 || l.contains("etcd")
-                || l.trim_start()
-                    .split_whitespace()
+                || l.split_whitespace()
                     .next()
                     .and_then(|pid| pid.parse::<u32>().ok())
                     .is_some_and(marked)
@@ -950,50 +949,67 @@ fn faults_during_a_run_end_cleanly_with_the_cause_named() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = harness_processes();
     let lesson = "scenarios/lesson/03-constraints.yaml";
-    type Pick = Option<fn(&str) -> bool>;
-    let cases: [(&str, &str, &[&str], &str, Pick, &[i32], &str); 4] = [
-        (
-            "prod's API server killed mid-sync",
-            lesson,
-            &["--timeout", "20s"],
-            "sync started by gitops-e2e",
-            Some(|c| {
+    struct Fault {
+        what: &'static str,
+        scenario: &'static str,
+        extra: &'static [&'static str],
+        at: &'static str,
+        pick: Option<fn(&str) -> bool>,
+        codes: &'static [i32],
+        names: &'static str,
+    }
+    let cases = [
+        Fault {
+            what: "prod's API server killed mid-sync",
+            scenario: lesson,
+            extra: &["--timeout", "20s"],
+            at: "sync started by gitops-e2e",
+            pick: Some(|c| {
                 let program = c.split_whitespace().next().unwrap_or_default();
                 program.ends_with("kube-apiserver") && c.contains("prod")
             }),
-            &[1, 3],
-            "prod",
-        ),
-        (
-            "repo-server stopped before the dry-run",
-            lesson,
-            &["--timeout", "20s"],
-            "step dry-run ..",
-            Some(|c| c.contains("ARGOCD_BINARY_NAME=argocd-repo-server")),
-            &[1, 3],
-            "repo",
-        ),
-        (
-            "redis stopped before the diff",
-            lesson,
-            &["--timeout", "20s"],
-            "step diff ..",
-            Some(|c| c.contains("redis-server")),
-            &[1, 3],
-            "",
-        ),
-        (
-            "clusters never ready",
-            "tests/e2e/setup-timeout.yaml",
-            &[],
-            "clusters up ..",
-            None,
-            &[3],
-            "not ready within 3s (timeouts.setup)",
-        ),
+            codes: &[1, 3],
+            names: "prod",
+        },
+        Fault {
+            what: "repo-server stopped before the dry-run",
+            scenario: lesson,
+            extra: &["--timeout", "20s"],
+            at: "step dry-run ..",
+            pick: Some(|c| c.contains("ARGOCD_BINARY_NAME=argocd-repo-server")),
+            codes: &[1, 3],
+            names: "repo",
+        },
+        Fault {
+            what: "redis stopped before the diff",
+            scenario: lesson,
+            extra: &["--timeout", "20s"],
+            at: "step diff ..",
+            pick: Some(|c| c.contains("redis-server")),
+            codes: &[1, 3],
+            names: "",
+        },
+        Fault {
+            what: "clusters never ready",
+            scenario: "tests/e2e/setup-timeout.yaml",
+            extra: &[],
+            at: "clusters up ..",
+            pick: None,
+            codes: &[3],
+            names: "not ready within 3s (timeouts.setup)",
+        },
     ];
     let mut problems = Vec::new();
-    for (what, scenario, extra, at, pick, codes, names) in cases {
+    for Fault {
+        what,
+        scenario,
+        extra,
+        at,
+        pick,
+        codes,
+        names,
+    } in cases
+    {
         let (code, output, elapsed, killed, tmp) = fault_at(scenario, extra, at, pick);
         println!("{what}: exit {code:?} in {elapsed:.1?} ({killed} process(es) killed)");
         let mut why = Vec::new();
