@@ -129,9 +129,24 @@ fn run_dirs(tmp: &std::path::Path) -> Vec<String> {
 /// No process a run started may survive it: kwok components, Argo CD, redis.
 /// (`run` checks the run directory.)
 fn assert_no_process_left(before: &[String]) {
-    let now = harness_processes();
-    let leaked: Vec<_> = now.iter().filter(|p| !before.contains(p)).collect();
+    let leaked = leaked_processes(before);
     assert!(leaked.is_empty(), "processes left behind: {leaked:#?}");
+}
+
+/// Processes that were not there `before` and are still there five seconds
+/// on (one killed by the teardown may take a moment to be gone).
+fn leaked_processes(before: &[String]) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let leaked: Vec<String> = harness_processes()
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        if leaked.is_empty() || started.elapsed() > Duration::from_secs(5) {
+            return leaked;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 fn harness_processes() -> Vec<String> {
@@ -675,8 +690,7 @@ fn signals_in_every_phase_leave_nothing_behind() {
         if !left.is_empty() {
             why.push(format!("run directories left: {left:?}"));
         }
-        let now = harness_processes();
-        let leaked: Vec<_> = now.iter().filter(|p| !before.contains(p)).collect();
+        let leaked = leaked_processes(&before);
         if !leaked.is_empty() {
             why.push(format!("processes left: {leaked:?}"));
         }
@@ -969,7 +983,7 @@ fn faults_during_a_run_end_cleanly_with_the_cause_named() {
                 program.ends_with("kube-apiserver") && c.contains("prod")
             }),
             codes: &[1, 3],
-            names: "prod",
+            names: "cluster `prod`",
         },
         Fault {
             what: "repo-server stopped before the dry-run",
@@ -978,7 +992,7 @@ fn faults_during_a_run_end_cleanly_with_the_cause_named() {
             at: "step dry-run ..",
             pick: Some(|c| c.contains("ARGOCD_BINARY_NAME=argocd-repo-server")),
             codes: &[1, 3],
-            names: "repo",
+            names: "failed to generate manifest",
         },
         Fault {
             what: "redis stopped before the diff",
@@ -987,7 +1001,7 @@ fn faults_during_a_run_end_cleanly_with_the_cause_named() {
             at: "step diff ..",
             pick: Some(|c| c.contains("redis-server")),
             codes: &[1, 3],
-            names: "",
+            names: "connection refused",
         },
         Fault {
             what: "clusters never ready",
@@ -1028,8 +1042,7 @@ fn faults_during_a_run_end_cleanly_with_the_cause_named() {
         if !run_dirs(&tmp).is_empty() {
             why.push("run directory left".into());
         }
-        let now = harness_processes();
-        let leaked: Vec<_> = now.iter().filter(|p| !before.contains(p)).collect();
+        let leaked = leaked_processes(&before);
         if !leaked.is_empty() {
             why.push(format!("processes left: {leaked:?}"));
         }
