@@ -352,31 +352,44 @@ fn missing_repo_path_is_invalid_input_before_any_cluster() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
-#[test]
-#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
-fn ctrl_c_during_sync_leaves_nothing_behind() {
-    require_toolchain!();
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let before = harness_processes();
-    let dir = tempfile::tempdir().unwrap();
-    let tmp = private_tmp(dir.path());
+/// What a watched run did.
+struct Watched {
+    code: Option<i32>,
+    /// stdout, then stderr.
+    output: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Runs `gitops-e2e run SCENARIO --provider kwok ARGS` with its own `TMPDIR`
+/// and calls `on_line(line, pid)` with each stderr line as it comes (to send
+/// a signal or inject a fault at a given moment).
+fn run_watched(
+    scenario: &str,
+    args: &[&std::ffi::OsStr],
+    tmp: &std::path::Path,
+    mut on_line: impl FnMut(&str, i32) + Send + 'static,
+) -> Watched {
+    let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
         .current_dir(root())
-        .args([
-            "run",
-            "scenarios/lesson/03-constraints.yaml",
-            "--provider",
-            "kwok",
-        ])
+        .args(["run", scenario, "--provider", "kwok"])
+        .args(args)
         .env("CI", "true")
-        .env("TMPDIR", &tmp)
-        .stdout(Stdio::null())
+        .env("TMPDIR", tmp)
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt once the run reaches step 4 (its progress line says so).
+    let pid = child.id() as i32;
+    let mut stdout = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
+        s
+    });
     let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let stderr = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut seen = String::new();
         for line in std::io::BufReader::new(stderr)
@@ -385,25 +398,55 @@ fn ctrl_c_during_sync_leaves_nothing_behind() {
         {
             seen.push_str(&line);
             seen.push('\n');
-            if line.contains("sync started by gitops-e2e") {
-                // SAFETY: sends SIGINT to the child we spawned.
-                unsafe { libc::kill(child_pid(), libc::SIGINT) };
-            }
+            on_line(&line, pid);
         }
         seen
     });
-    static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-    fn child_pid() -> i32 {
-        PID.load(std::sync::atomic::Ordering::SeqCst)
-    }
-    PID.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
     let status = child.wait().unwrap();
-    let seen = reader.join().unwrap();
-    assert!(
-        seen.contains("sync started by gitops-e2e"),
-        "never reached sync:\n{seen}"
+    let elapsed = started.elapsed();
+    let stdout = stdout.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    Watched {
+        code: status.code(),
+        output: format!("{stdout}\n{stderr}"),
+        stderr,
+        elapsed,
+    }
+}
+
+/// An `on_line` that sends `signal` once, at the first line containing `marker`.
+fn signal_once(marker: &'static str, signal: i32) -> impl FnMut(&str, i32) + Send + 'static {
+    let mut sent = false;
+    move |line, pid| {
+        if !sent && line.contains(marker) {
+            sent = true;
+            // SAFETY: signals the child the test spawned.
+            unsafe { libc::kill(pid, signal) };
+        }
+    }
+}
+
+#[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
+fn ctrl_c_during_sync_leaves_nothing_behind() {
+    require_toolchain!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = harness_processes();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = private_tmp(dir.path());
+    // Interrupt once the run reaches step 4 (its progress line says so).
+    let run = run_watched(
+        "scenarios/lesson/03-constraints.yaml",
+        &[],
+        &tmp,
+        signal_once("sync started by gitops-e2e", libc::SIGINT),
     );
-    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(
+        run.stderr.contains("sync started by gitops-e2e"),
+        "never reached sync:\n{}",
+        run.stderr
+    );
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
     assert_no_process_left(&before);
     let left = run_dirs(&tmp);
     assert!(left.is_empty(), "run directories left behind: {left:?}");
@@ -521,45 +564,18 @@ fn clean_removes_what_a_killed_run_left() {
     let before = harness_processes();
     let dir = tempfile::tempdir().unwrap();
     let tmp = private_tmp(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
-        .current_dir(root())
-        .args([
-            "run",
-            "scenarios/lesson/03-constraints.yaml",
-            "--provider",
-            "kwok",
-        ])
-        .env("CI", "true")
-        .env("TMPDIR", &tmp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as i32;
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut seen = String::new();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            seen.push_str(&line);
-            seen.push('\n');
-            if line.contains("sync started by gitops-e2e") {
-                // SAFETY: kills the child we spawned.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        seen
-    });
-    let status = child.wait().unwrap();
-    let seen = reader.join().unwrap();
-    assert!(
-        seen.contains("sync started by gitops-e2e"),
-        "never reached sync:\n{seen}"
+    let run = run_watched(
+        "scenarios/lesson/03-constraints.yaml",
+        &[],
+        &tmp,
+        signal_once("sync started by gitops-e2e", libc::SIGKILL),
     );
-    assert_eq!(status.code(), None, "killed by a signal:\n{seen}");
+    assert!(
+        run.stderr.contains("sync started by gitops-e2e"),
+        "never reached sync:\n{}",
+        run.stderr
+    );
+    assert_eq!(run.code, None, "killed by a signal:\n{}", run.stderr);
     let left = run_dirs(&tmp);
     assert_eq!(left.len(), 1, "{left:?}");
     let clean = |dry: bool| {
@@ -587,65 +603,40 @@ fn clean_removes_what_a_killed_run_left() {
 
 /// Runs the lesson and sends `signal` when a stderr line contains `marker`
 /// (with `repeat`, every 20 ms from then on until the run ends); returns the
-/// exit code, what stderr said, and the JSON report.
-fn signal_at(marker: &str, signal: i32, repeat: bool) -> (Option<i32>, String, Value, PathBuf) {
+/// exit code, what stderr said, the JSON report and the run's TMPDIR.
+fn signal_at(
+    marker: &'static str,
+    signal: i32,
+    repeat: bool,
+) -> (Option<i32>, String, Value, PathBuf) {
     let dir = tempfile::tempdir().unwrap().keep();
     let tmp = private_tmp(&dir);
     let json = dir.join("report.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
-        .current_dir(root())
-        .args([
-            "run",
-            "scenarios/lesson/03-constraints.yaml",
-            "--provider",
-            "kwok",
-            "--json",
-        ])
-        .arg(&json)
-        .env("CI", "true")
-        .env("TMPDIR", &tmp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as i32;
-    let stderr = child.stderr.take().unwrap();
-    let marker = marker.to_string();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut seen = String::new();
-        let mut sent = false;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            seen.push_str(&line);
-            seen.push('\n');
-            if !sent && line.contains(&marker) {
-                sent = true;
-                // SAFETY: signals the child we spawned.
-                unsafe { libc::kill(pid, signal) };
-                if repeat {
-                    std::thread::spawn(move || {
-                        // Until the child is gone (kill then fails).
-                        // SAFETY: signals the child we spawned, while it exists.
-                        while unsafe { libc::kill(pid, 0) } == 0 {
-                            std::thread::sleep(Duration::from_millis(20));
-                            unsafe { libc::kill(pid, signal) };
-                        }
-                    });
-                }
+    let mut once = signal_once(marker, signal);
+    let mut repeating = false;
+    let run = run_watched(
+        "scenarios/lesson/03-constraints.yaml",
+        &["--json".as_ref(), json.as_os_str()],
+        &tmp,
+        move |line, pid| {
+            once(line, pid);
+            if repeat && !repeating && line.contains(marker) {
+                repeating = true;
+                std::thread::spawn(move || {
+                    // SAFETY: signals the child the test spawned, while it exists.
+                    while unsafe { libc::kill(pid, 0) } == 0 {
+                        std::thread::sleep(Duration::from_millis(20));
+                        unsafe { libc::kill(pid, signal) };
+                    }
+                });
             }
-        }
-        seen
-    });
-    let status = child.wait().unwrap();
-    let seen = reader.join().unwrap();
+        },
+    );
     let report = std::fs::read_to_string(&json)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
-    (status.code(), seen, report, tmp)
+    (run.code, run.stderr, report, tmp)
 }
 
 /// SIGINT and SIGTERM in every phase stop the run, tear everything down,
@@ -891,67 +882,31 @@ fn kill_marked(tmp: &std::path::Path, pick: impl Fn(&str) -> bool) -> usize {
 }
 
 /// Runs `scenario` with `extra` flags; when stderr shows `at`, kills what
-/// `pick` selects. Returns exit code, stdout+stderr, elapsed, kills, tmp.
+/// `pick` selects. Returns what the run did, how many it killed, its TMPDIR.
 fn fault_at(
     scenario: &str,
     extra: &[&str],
-    at: &str,
+    at: &'static str,
     pick: Option<fn(&str) -> bool>,
-) -> (Option<i32>, String, Duration, usize, PathBuf) {
+) -> (Watched, usize, PathBuf) {
     let dir = tempfile::tempdir().unwrap().keep();
     let tmp = private_tmp(&dir);
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
-        .current_dir(root())
-        .args(["run", scenario, "--provider", "kwok"])
-        .args(extra)
-        .arg("--diagnostics")
-        .arg(dir.join("diagnostics"))
-        .env("CI", "true")
-        .env("TMPDIR", &tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
-        s
-    });
-    let stderr = child.stderr.take().unwrap();
-    let at = at.to_string();
-    let tmp_for_reader = tmp.clone();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut seen = String::new();
-        let mut killed = 0;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
+    let diagnostics = dir.join("diagnostics");
+    let mut args: Vec<&std::ffi::OsStr> = extra.iter().map(|a| a.as_ref()).collect();
+    args.extend(["--diagnostics".as_ref(), diagnostics.as_os_str()]);
+    let killed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (count, marked_tmp) = (killed.clone(), tmp.clone());
+    let run = run_watched(scenario, &args, &tmp, move |line, _| {
+        use std::sync::atomic::Ordering;
+        if let Some(pick) = pick
+            && count.load(Ordering::SeqCst) == 0
+            && line.contains(at)
         {
-            seen.push_str(&line);
-            seen.push('\n');
-            if let Some(pick) = pick
-                && killed == 0
-                && line.contains(&at)
-            {
-                killed = kill_marked(&tmp_for_reader, pick);
-            }
+            count.store(kill_marked(&marked_tmp, pick), Ordering::SeqCst);
         }
-        (seen, killed)
     });
-    let status = child.wait().unwrap();
-    let elapsed = started.elapsed();
-    let (seen, killed) = reader.join().unwrap();
-    let out = out_reader.join().unwrap();
-    (
-        status.code(),
-        format!("{out}\n{seen}"),
-        elapsed,
-        killed,
-        tmp,
-    )
+    let killed = killed.load(std::sync::atomic::Ordering::SeqCst);
+    (run, killed, tmp)
 }
 
 /// Faults during a run: each ends in a failed step or exit 3 with the cause
@@ -1024,7 +979,8 @@ fn faults_during_a_run_end_cleanly_with_the_cause_named() {
         names,
     } in cases
     {
-        let (code, output, elapsed, killed, tmp) = fault_at(scenario, extra, at, pick);
+        let (run, killed, tmp) = fault_at(scenario, extra, at, pick);
+        let (code, output, elapsed) = (run.code, run.output, run.elapsed);
         println!("{what}: exit {code:?} in {elapsed:.1?} ({killed} process(es) killed)");
         let mut why = Vec::new();
         if pick.is_some() && killed == 0 {
