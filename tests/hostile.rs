@@ -419,6 +419,26 @@ fn cases() -> Vec<Case> {
             1,
             "invalid syntax",
         ),
+        // Found by `make fuzz`: the template crate's lexer panicked on names
+        // that are not ASCII.
+        case(
+            "go-unicode-function",
+            Text(go_appset("env: dev", "'d-{{ϊ}}'")),
+            1,
+            "function \"ϊ\" not defined",
+        ),
+        case(
+            "go-unicode-field",
+            Text(go_appset("env: dev", "'d-{{ .ϊ }}'")),
+            1,
+            "is not ASCII",
+        ),
+        case(
+            "go-unicode-symbol",
+            Text(go_appset("env: dev", "'d-{{ € }}'")),
+            1,
+            "unrecognized character in action: U+20AC",
+        ),
         // Valid inputs the readers must accept.
         case(
             "merge-keys-accepted",

@@ -48,9 +48,28 @@ pub fn check_action(action: &str) -> Result<(), String> {
             }
             _ if c.is_alphanumeric() || c == '_' || c == '.' || c == '$' => {
                 // A word, field or variable: skip it whole (`.x1e`, `$a0`).
+                let start = i;
                 while i < chars.len() && (chars[i].is_alphanumeric() || "_.$".contains(chars[i])) {
                     i += 1;
                 }
+                let word: String = chars[start..i].iter().collect();
+                if !word.is_ascii() {
+                    // Go takes Unicode letters in names; the template crate's
+                    // lexer panics on them.
+                    return Err(if word.starts_with(['.', '$']) {
+                        format!(
+                            "the name `{word}` is not ASCII, which the offline renderer cannot read"
+                        )
+                    } else {
+                        format!("function {word:?} not defined")
+                    });
+                }
+            }
+            _ if !c.is_ascii() && !c.is_whitespace() => {
+                return Err(format!(
+                    "unrecognized character in action: U+{:04X} '{c}'",
+                    c as u32
+                ));
             }
             _ => i += 1,
         }
@@ -287,6 +306,12 @@ mod tests {
             (r#" "\x4" "#, "invalid syntax"),
             (r#" "\'" "#, "invalid syntax"),
             (" 'ab' ", "malformed character constant: 'ab'"),
+            (" ϊ ", r#"function "ϊ" not defined"#),
+            (" € ", "unrecognized character in action: U+20AC '€'"),
+            (
+                " .ϊ ",
+                "the name `.ϊ` is not ASCII, which the offline renderer cannot read",
+            ),
         ] {
             assert_eq!(check_action(bad), Err(message.to_string()), "{bad}");
         }
