@@ -348,3 +348,11 @@ mod tests {
         assert_eq!(managed.log_tail(5), "up");
     }
 }
+
+/// A loopback port nothing listens on now: bound to port 0 and released (the
+/// kernel does not hand it out again soon).
+pub fn free_port() -> Result<u16, std::io::Error> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

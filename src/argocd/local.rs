@@ -4,7 +4,6 @@
 //! `https://kubernetes.default.svc` resolves through `$KUBECONFIG` (the hub),
 //! and a local redis-server.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -74,10 +73,7 @@ pub struct Options<'a> {
     pub timeout: Duration,
 }
 
-fn free_port() -> Result<u16, std::io::Error> {
-    // Bind port 0 and release it: the kernel does not hand it out again soon.
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+use crate::process::free_port;
 
 /// Argo CD as local processes, with a CONNECT proxy on loopback that takes
 /// each production cluster URL to the local API server playing it.

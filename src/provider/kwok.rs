@@ -64,14 +64,43 @@ impl Kwok {
             .context("kube-apiserver --version printed nothing")
     }
 
-    /// Starts the cluster's components and waits until they serve. Runs one
-    /// cluster at a time: kwokctl picks ports by walking down from 32767 to
-    /// the first one nothing listens on, so a cluster whose components have
-    /// not bound their ports yet loses them to the next one.
+    /// Starts the cluster's components and waits until they serve. Every
+    /// port is chosen here: left to itself, kwokctl walks down from 32767 to
+    /// the first port nothing listens on, so clusters started together would
+    /// take each other's ports before their components bind them.
     async fn start(&self, req: &ClusterRequest, version: &str) -> Result<(), ProvisionError> {
         let kwok_name = format!("{}-{}", self.prefix, req.name);
         let bin = |b: &str| self.toolchain.bin(b);
+        let mut ports = Vec::new();
+        for _ in 0..6 {
+            ports.push(
+                crate::process::free_port().map_err(|e| {
+                    create_error(req, anyhow::Error::new(e).context("no free port"))
+                })?,
+            );
+        }
+        // etcd's peer port has no flag: it goes in a configuration file.
+        let config = self.workdir.join(format!("{kwok_name}-ports.yaml"));
+        std::fs::create_dir_all(&self.workdir)
+            .and_then(|()| {
+                std::fs::write(
+                    &config,
+                    format!(
+                        "apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\n\
+                 options:\n  etcdPeerPort: {}\n",
+                        ports[5]
+                    ),
+                )
+            })
+            .map_err(|e| {
+                create_error(
+                    req,
+                    anyhow::Error::new(e).context("cannot write kwokctl's configuration"),
+                )
+            })?;
         self.kwokctl()
+            .arg("--config")
+            .arg(&config)
             .env("KWOK_KUBE_VERSION", version)
             .args([
                 "create",
@@ -91,6 +120,11 @@ impl Kwok {
             .arg(bin("kwok"))
             .arg("--etcd-binary")
             .arg(bin("etcd"))
+            .args(["--kube-apiserver-port", &ports[0].to_string()])
+            .args(["--etcd-port", &ports[1].to_string()])
+            .args(["--controller-port", &ports[2].to_string()])
+            .args(["--kube-controller-manager-port", &ports[3].to_string()])
+            .args(["--kube-scheduler-port", &ports[4].to_string()])
             .args(["--wait", "2m"])
             .output()
             .await
@@ -244,14 +278,16 @@ impl Provider for Kwok {
                 .iter()
                 .map(|c| format!("{}-{}", self.prefix, c.name)),
         );
-        for c in clusters {
-            self.start(c, &version).await?;
-        }
+        // All at once: each cluster has its own ports.
         let this = &*self;
-        join_all(clusters.iter().map(|c| this.finish(c)))
-            .await
-            .into_iter()
-            .collect()
+        let version = version.as_str();
+        join_all(clusters.iter().map(|c| async move {
+            this.start(c, version).await?;
+            this.finish(c).await
+        }))
+        .await
+        .into_iter()
+        .collect()
     }
 
     async fn down(&mut self) -> Vec<String> {
