@@ -261,6 +261,14 @@ pub fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// A loopback port nothing listens on now: bound to port 0 and released (the
+/// kernel does not hand it out again soon).
+pub fn free_port() -> Result<u16, std::io::Error> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,12 +355,4 @@ mod tests {
         managed.stop(Duration::from_secs(2)).await;
         assert_eq!(managed.log_tail(5), "up");
     }
-}
-
-/// A loopback port nothing listens on now: bound to port 0 and released (the
-/// kernel does not hand it out again soon).
-pub fn free_port() -> Result<u16, std::io::Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
