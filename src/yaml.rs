@@ -424,6 +424,18 @@ fn node_count(value: &Value) -> usize {
     }
 }
 
+/// A value's kind as a message names it ("a mapping", "a sequence", …).
+pub fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
 /// The text a non-string key stands for.
 fn key_text(key: Value) -> String {
     match key {

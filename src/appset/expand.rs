@@ -42,7 +42,7 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
                 pointer: format!("/spec/{field}"),
                 message: format!(
                     "`spec.{field}` is {}; the ApplicationSet CRD requires {}",
-                    json_kind(value),
+                    crate::yaml::kind_name(value),
                     if want_list { "a list" } else { "a mapping" }
                 ),
                 application: None,
@@ -217,24 +217,12 @@ impl Render<'_> {
                     "/spec/templatePatch".to_string(),
                     format!(
                         "the patched Application's `{field}` is {}; the API server requires a mapping",
-                        json_kind(value)
+                        crate::yaml::kind_name(value)
                     ),
                 ));
             }
         }
         Ok(manifest(app, params, self.namespace))
-    }
-}
-
-/// A JSON value's kind, as a person says it.
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
     }
 }
 

@@ -71,14 +71,13 @@ impl Kwok {
     async fn start(&self, req: &ClusterRequest, version: &str) -> Result<(), ProvisionError> {
         let kwok_name = format!("{}-{}", self.prefix, req.name);
         let bin = |b: &str| self.toolchain.bin(b);
-        let mut ports = Vec::new();
-        for _ in 0..6 {
-            ports.push(
-                crate::process::free_port().map_err(|e| {
-                    create_error(req, anyhow::Error::new(e).context("no free port"))
-                })?,
-            );
-        }
+        let port = || {
+            crate::process::free_port()
+                .map(|p| p.to_string())
+                .map_err(|e| create_error(req, anyhow::Error::new(e).context("no free port")))
+        };
+        let (apiserver, etcd, controller, controller_manager, scheduler, etcd_peer) =
+            (port()?, port()?, port()?, port()?, port()?, port()?);
         // etcd's peer port has no flag: it goes in a configuration file.
         let config = self.workdir.join(format!("{kwok_name}-ports.yaml"));
         std::fs::create_dir_all(&self.workdir)
@@ -87,8 +86,7 @@ impl Kwok {
                     &config,
                     format!(
                         "apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\n\
-                 options:\n  etcdPeerPort: {}\n",
-                        ports[5]
+                 options:\n  etcdPeerPort: {etcd_peer}\n"
                     ),
                 )
             })
@@ -120,11 +118,11 @@ impl Kwok {
             .arg(bin("kwok"))
             .arg("--etcd-binary")
             .arg(bin("etcd"))
-            .args(["--kube-apiserver-port", &ports[0].to_string()])
-            .args(["--etcd-port", &ports[1].to_string()])
-            .args(["--controller-port", &ports[2].to_string()])
-            .args(["--kube-controller-manager-port", &ports[3].to_string()])
-            .args(["--kube-scheduler-port", &ports[4].to_string()])
+            .args(["--kube-apiserver-port", &apiserver])
+            .args(["--etcd-port", &etcd])
+            .args(["--controller-port", &controller])
+            .args(["--kube-controller-manager-port", &controller_manager])
+            .args(["--kube-scheduler-port", &scheduler])
             .args(["--wait", "2m"])
             .output()
             .await

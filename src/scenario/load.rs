@@ -249,17 +249,6 @@ fn value_pos(doc: &Document, pointer: &str) -> Option<Pos> {
         .or_else(|| doc.pos(pointer))
 }
 
-fn type_name(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a sequence",
-        serde_json::Value::Object(_) => "a mapping",
-    }
-}
-
 /// Scenario files are plain YAML: a `{{…}}` the reader had to recover is a
 /// mistake here, however welcome it is in an ApplicationSet.
 fn check_no_templates(ctx: &Ctx, doc: &Document) -> Result<(), LoadError> {
@@ -284,7 +273,7 @@ fn check_header(ctx: &Ctx, doc: &Document) -> Result<(), LoadError> {
             value_pos(doc, ""),
             format!(
                 "expected a mapping at the top level, found {}",
-                type_name(&doc.value)
+                yaml::kind_name(&doc.value)
             ),
             Some(format!(
                 "a scenario starts with `apiVersion: {API_VERSION}` and `kind: {KIND}`"
@@ -298,7 +287,7 @@ fn check_header(ctx: &Ctx, doc: &Document) -> Result<(), LoadError> {
             Some(other) => {
                 let found = match other {
                     serde_json::Value::String(s) => format!("`{s}`"),
-                    other => type_name(other).to_string(),
+                    other => yaml::kind_name(other).to_string(),
                 };
                 return Err(ctx.error(
                     value_pos(doc, &pointer),
