@@ -75,3 +75,14 @@ bench: build
 
 clean:
 	$(CARGO) clean
+
+# --- kind: a real kind cluster with Argo CD as pods (tests/kind/README.md) ---
+.PHONY: docker-env docker-env-stop
+
+## docker-env: a Docker engine that runs kind's privileged nodes here
+## (Debian's docker.io and a runc wrapper without CAP_SYS_RESOURCE).
+docker-env:
+	tests/kind/docker-env.sh
+
+docker-env-stop:
+	tests/kind/docker-env.sh stop
