@@ -135,12 +135,12 @@ raw=$www/raw.githubusercontent.com/argoproj/argo-cd/$ARGOCD_VERSION/manifests
 manifest_sums=$tmp/manifests-$ARGOCD_VERSION.sha256
 mkdir -p "$raw/crds" "$raw/base/config"
 for f in crds/application-crd.yaml crds/applicationset-crd.yaml crds/appproject-crd.yaml crds/kustomization.yaml \
-  base/config/argocd-cm.yaml base/config/argocd-rbac-cm.yaml base/config/kustomization.yaml; do
+  base/config/argocd-cm.yaml base/config/argocd-rbac-cm.yaml base/config/kustomization.yaml install.yaml; do
   printf '# fake %s at %s\nkind: Fake\n' "$f" "$ARGOCD_VERSION" >"$raw/$f"
 done
 {
   echo "# pinned digests of the fake manifests"
-  (cd "$raw" && sha256sum crds/*.yaml base/config/*.yaml)
+  (cd "$raw" && sha256sum crds/*.yaml base/config/*.yaml install.yaml)
 } >"$manifest_sums"
 
 # Helm: get.helm.sh/helm-<v>-linux-<arch>.tar.gz with linux-<arch>/helm, and its .sha256sum.
