@@ -100,7 +100,7 @@ start() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
   fi
-  command -v python3 >/dev/null || die "the runtime wrapper needs python3"
+  [[ -x /usr/bin/python3 ]] || die "the runtime wrapper needs /usr/bin/python3 (apt-get install python3)"
   write_wrapper
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     log "dockerd (pid $(cat "$pidfile")) is running but not answering yet; waiting"

@@ -4,6 +4,10 @@
 #
 #   build.sh                 fetch or build every missing component
 #   build.sh kubernetes ...  only the named components
+#   build.sh kind kubernetes-node
+#                            the extra components a kind node image needs (not
+#                            built by default): kind itself, and kubelet,
+#                            kubeadm and kube-proxy (tests/kind/build-images.sh)
 #   build.sh --print-bin     print the bin directory and exit
 #   build.sh --explain       say whether release or source mode would be used, and why, and exit
 #
@@ -31,6 +35,8 @@ mirror=${GITOPS_E2E_RELEASE_MIRROR:-}
 mirror=${mirror%/}
 requested=${GITOPS_E2E_TOOLCHAIN_FROM:-auto}
 known=(kubernetes etcd kwok argocd helm kustomize)
+# Built only when named (tests/kind/build-images.sh names them).
+extra=(kind kubernetes-node)
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 die() {
@@ -47,9 +53,9 @@ for arg in "$@"; do
       exit 0
       ;;
     --explain) explain=true ;;
-    kubernetes | etcd | kwok | argocd | helm | kustomize) components+=("$arg") ;;
+    kubernetes | etcd | kwok | argocd | helm | kustomize | kind | kubernetes-node) components+=("$arg") ;;
     *)
-      log "unknown argument \`$arg\` (components: ${known[*]}; flags: --print-bin --explain)"
+      log "unknown argument \`$arg\` (components: ${known[*]} ${extra[*]}; flags: --print-bin --explain)"
       exit 2
       ;;
   esac
@@ -311,6 +317,8 @@ binaries_of() {
     argocd) echo "argocd-$ARGOCD_VERSION" ;;
     helm) echo "helm-$HELM_VERSION" ;;
     kustomize) echo "kustomize-$KUSTOMIZE_VERSION" ;;
+    kind) echo "kind-$KIND_VERSION" ;;
+    kubernetes-node) echo "kubelet-$KUBERNETES_VERSION kubeadm-$KUBERNETES_VERSION kube-proxy-$KUBERNETES_VERSION" ;;
   esac
 }
 
@@ -319,7 +327,7 @@ cached() {
   for b in $(binaries_of "$1"); do
     [[ -x $store/$b ]] || return 1
   done
-  [[ $1 != argocd || -f $share/argocd-$ARGOCD_VERSION/crds/application-crd.yaml ]]
+  [[ $1 != argocd || ( -f $share/argocd-$ARGOCD_VERSION/crds/application-crd.yaml && -f $share/argocd-$ARGOCD_VERSION/install.yaml ) ]]
 }
 
 get_kubernetes() {
@@ -372,17 +380,18 @@ get_argocd() {
     local dl
     dl=$(gh_download argoproj/argo-cd "$ARGOCD_VERSION")
     release argocd "$ARGOCD_VERSION" "$dl/argocd-linux-$arch" list "$dl/cli_checksums.txt"
-    [[ -f $dest/crds/application-crd.yaml ]] || argocd_manifests_release "$dest"
+    [[ -f $dest/crds/application-crd.yaml && -f $dest/install.yaml ]] || argocd_manifests_release "$dest"
   else
     build argocd "$ARGOCD_VERSION" argocd github.com/argoproj/argo-cd/v3/cmd \
       "-X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v} -X github.com/argoproj/argo-cd/v3/common.gitTreeState=clean"
-    # Argo CD's CRDs and config objects, for local-process mode: copied from the
-    # module so that running needs no Go.
-    if [[ ! -f $dest/crds/application-crd.yaml ]]; then
+    # Argo CD's CRDs and config objects, for local-process mode, and its
+    # install manifest, for in-cluster mode: copied from the module so that
+    # running needs no Go.
+    if [[ ! -f $dest/crds/application-crd.yaml || ! -f $dest/install.yaml ]]; then
       local src
       src=$(cd "$here/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
       mkdir -p "$dest"
-      cp -r "$src/manifests/crds" "$src/manifests/base/config" "$dest/"
+      cp -r "$src/manifests/crds" "$src/manifests/base/config" "$src/manifests/install.yaml" "$dest/"
       chmod -R u+w "$dest"
     fi
   fi
@@ -435,6 +444,45 @@ get_kustomize() {
   fi
   build kustomize "$KUSTOMIZE_VERSION" kustomize sigs.k8s.io/kustomize/kustomize/v5 \
     "-X sigs.k8s.io/kustomize/api/provenance.version=kustomize/$KUSTOMIZE_VERSION"
+}
+
+# kubelet, kubeadm and kube-proxy: the node binaries of a kind node image, from
+# the same wrapper module and with the same version ldflags as the control plane.
+get_kubernetes-node() {
+  local c flags
+  if [[ $mode == release ]]; then
+    for c in kubelet kubeadm kube-proxy; do
+      release "$c" "$KUBERNETES_VERSION" "$(k8s_base)/$c" single "$(k8s_base)/$c.sha256"
+    done
+    return
+  fi
+  flags=$(kube_ldflags)
+  for c in kubelet kubeadm kube-proxy; do
+    build "$c" "$KUBERNETES_VERSION" kubernetes "k8s.io/kubernetes/cmd/$c" "$flags"
+  done
+}
+
+# kind has no replace directives: `go install` of its module, no wrapper needed.
+get_kind() {
+  local out=$store/kind-$KIND_VERSION
+  if [[ -x $out ]]; then
+    log "kind $KIND_VERSION: cached"
+  elif [[ $mode == release ]]; then
+    local dl
+    dl=$(gh_download kubernetes-sigs/kind "$KIND_VERSION")
+    release kind "$KIND_VERSION" "$dl/kind-linux-$arch" single "$dl/kind-linux-$arch.sha256sum"
+    return
+  else
+    log "kind $KIND_VERSION: go install sigs.k8s.io/kind@$KIND_VERSION"
+    local start=$SECONDS gobin
+    gobin=$(mktemp -d "$store/.kind.XXXXXX")
+    (cd "$store" && GOBIN=$gobin CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+      go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION")
+    mv "$gobin/kind" "$out"
+    rmdir "$gobin"
+    log "kind $KIND_VERSION: built in $((SECONDS - start))s"
+  fi
+  ln -sfn "$out" "$bin/kind"
 }
 
 total_start=$SECONDS
