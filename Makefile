@@ -86,3 +86,16 @@ docker-env:
 
 docker-env-stop:
 	tests/kind/docker-env.sh stop
+
+.PHONY: kind-images kind-status
+
+## kind-images: everything a real kind cluster with Argo CD as pods needs,
+## built here (kind, the node image gitops-e2e.local/kind-node:<k8s version>
+## with the control plane, kindnetd, Argo CD, redis, busybox and the lesson's
+## agent preloaded); skips what is current; prints the cold build time.
+kind-images: toolchain docker-env
+	tests/kind/build-images.sh
+
+## kind-status: `ready`, or the one reason the kind environment is not.
+kind-status:
+	@tests/kind/status.sh
