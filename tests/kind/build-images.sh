@@ -94,13 +94,23 @@ context() {
 # put FILE DIR [NAME]: a hard link (or copy) of FILE in the context.
 put() { ln -f "$(readlink -f "$1")" "$2/${3:-$(basename "$1")}" 2>/dev/null || cp "$(readlink -f "$1")" "$2/${3:-$(basename "$1")}"; }
 
+# build_quietly LOG ARGS...: docker build, its output in LOG, shown on failure.
+build_quietly() {
+  local out=$1
+  shift
+  if ! docker build "$@" >"$out" 2>&1; then
+    tail -n 30 "$out" >&2
+    die "docker build failed; see $out"
+  fi
+}
+
 # docker_build NAME DIR [BUILD ARGS...]: build and tag every tag of NAME.
 docker_build() {
   local name=$1 dir=$2 tags=() t
   shift 2
   for t in $(tags_of "$name"); do tags+=(-t "$t"); done
-  docker build -q --label "$LABEL_KEY=$(key_of "$name")" --build-arg "BASE=$BASE_IMAGE" \
-    "${tags[@]}" "$@" "$dir" >/dev/null
+  build_quietly "$kind_cache/logs/build-$name.log" --label "$LABEL_KEY=$(key_of "$name")" \
+    --build-arg "BASE=$BASE_IMAGE" "${tags[@]}" "$@" "$dir"
 }
 
 build_base() {
@@ -160,7 +170,12 @@ build_coredns() {
   docker_build coredns "$dir"
 }
 
-build_kindnetd() { docker_build kindnetd "$(context kindnetd)"; }
+build_kindnetd() {
+  local dir
+  dir=$(context kindnetd)
+  chmod 0755 "$dir/kindnetd.sh"
+  docker_build kindnetd "$dir"
+}
 
 build_argocd() {
   local dir f
@@ -200,7 +215,7 @@ build_node() {
     "$kind_mod/pkg/build/nodeimage/const_cni.go" |
     sed "s|\` + kindnetdImage + \`|$KINDNETD_IMAGE|" >"$dir/kind/manifests/default-cni.yaml"
   grep -q "image: $KINDNETD_IMAGE" "$dir/kind/manifests/default-cni.yaml" || die "could not extract kind's CNI manifest"
-  docker build -q --build-arg "BASE=$BASE_IMAGE" -t "$NODE_IMAGE-unloaded" "$dir" >/dev/null
+  build_quietly "$kind_cache/logs/build-node.log" --build-arg "BASE=$BASE_IMAGE" -t "$NODE_IMAGE-unloaded" "$dir"
 
   for p in $(preloaded); do
     for t in $(tags_of "$p"); do tags+=("$t"); done
@@ -226,7 +241,7 @@ build_node() {
   docker stop -t 5 "$c" >/dev/null
   docker commit \
     -c 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' -c 'CMD []' \
-    -c 'ENV container=docker' -c 'STOPSIGNAL SIGRTMIN+3' \
+    -c 'ENV container=docker' \
     -c "LABEL $LABEL_KEY=$key" "$c" "$NODE_IMAGE" >/dev/null
   docker rm -f "$c" >/dev/null
   trap - EXIT

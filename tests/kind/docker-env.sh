@@ -89,7 +89,27 @@ WRAP
   mv -f "$wrapper.new" "$wrapper"
 }
 
+# Every kind node runs systemd, and each one takes inotify instances: with the
+# kernel's default of 128 per user, a few nodes at once make systemd exit
+# "Failed to create control group inotify object: Too many open files"
+# (kind's known issue). Raised, never lowered, when root.
+inotify_limits() {
+  local kv key want have
+  for kv in fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288; do
+    key=${kv%=*} want=${kv#*=}
+    have=$(sysctl -n "$key" 2>/dev/null || echo 0)
+    if ((have < want)); then
+      if [[ $(id -u) -eq 0 ]] && sysctl -qw "$key=$want" 2>/dev/null; then
+        log "$key: $have -> $want (kind nodes run systemd)"
+      else
+        log "warning: $key is $have; kind's nodes need about $want (sysctl -w $key=$want as root)"
+      fi
+    fi
+  done
+}
+
 start() {
+  inotify_limits
   if answers; then
     log "docker info answers; nothing to do"
     return 0

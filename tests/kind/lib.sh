@@ -86,6 +86,7 @@ key_of() {
   input="$name|$(versions_of "$name")|$(tags_of "$name" | tr '\n' ' ')"
   if [[ -d $dir ]]; then
     input+="|$(cd "$dir" && find . -type f | LC_ALL=C sort | xargs sha256sum)"
+    input+="|$(cd "$dir" && find . -type f -printf '%m %p\n' | LC_ALL=C sort)"
   fi
   [[ $name == base ]] || input+="|base=$(key_of base)"
   if [[ $name == node ]]; then
