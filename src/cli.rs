@@ -83,6 +83,20 @@ pub struct RunArgs {
     /// (default: .gitops-e2e/diagnostics/<scenario>).
     #[arg(long, value_name = "DIR")]
     pub diagnostics: Option<PathBuf>,
+    /// kind: the node image for every node whose kind config names none
+    /// (default: kind's own).
+    #[arg(long, value_name = "IMAGE", env = "GITOPS_E2E_KIND_NODE_IMAGE")]
+    pub node_image: Option<String>,
+    /// kind: a kind config fragment whose `kubeadmConfigPatches`,
+    /// `kubeadmConfigPatchesJSON6902` and `containerdConfigPatches` are
+    /// appended to every cluster's config (e.g. what a cgroup v1 host needs);
+    /// the scenario's kind configs are not changed.
+    #[arg(long, value_name = "FILE", env = "GITOPS_E2E_KIND_PATCHES")]
+    pub kind_patches: Option<PathBuf>,
+    /// kind: a local image to load into every cluster's nodes before the
+    /// ApplicationSet is applied, besides the scenario's `images` (repeatable).
+    #[arg(long = "load-image", value_name = "IMAGE")]
+    pub load_images: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

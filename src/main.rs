@@ -99,6 +99,11 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
             production: args.production_pattern.clone(),
             allowed: args.allow_contexts.clone(),
         },
+        kind: gitops_e2e::provider::kind::KindSettings {
+            node_image: args.node_image.clone(),
+            patches: args.kind_patches.clone(),
+        },
+        load_images: args.load_images.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment {
         context: "cannot start the async runtime".into(),

@@ -64,6 +64,22 @@ impl Toolchain {
         self.root.join("bin")
     }
 
+    /// The Argo CD version whose manifests `share/argocd` holds (it links to
+    /// `argocd-<version>`).
+    pub fn argocd_version(&self) -> &'static str {
+        let linked = std::fs::read_link(self.argocd_manifests()).ok();
+        let name = linked
+            .as_ref()
+            .and_then(|l| l.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        crate::argocd::incluster::KNOWN_INSTALL_MANIFESTS
+            .iter()
+            .map(|(v, _)| *v)
+            .find(|v| name == format!("argocd-{v}"))
+            .unwrap_or(crate::argocd::incluster::KNOWN_INSTALL_MANIFESTS[0].0)
+    }
+
     /// Argo CD's CRDs (`crds/`) and config objects (`config/`).
     pub fn argocd_manifests(&self) -> PathBuf {
         self.root.join("share/argocd")

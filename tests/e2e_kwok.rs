@@ -508,6 +508,7 @@ fn existing_provider_runs_the_lesson_on_contexts_it_did_not_create() {
         nodes: nodes::node_requests(name, Some(&configs.join(config)), &Default::default())
             .unwrap(),
         context: None,
+        kind_config: None,
     })
     .collect();
     let clusters = runtime.block_on(kwok.up(&requests));

@@ -3,7 +3,7 @@
 //! stop everything when dropped.
 
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -29,7 +29,17 @@ impl AcceptLoop {
         F: FnMut(TcpStream) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::bind(IpAddr::V4(Ipv4Addr::LOCALHOST), serve).await
+    }
+
+    /// Listens on a free port of `ip` (an address of this machine) and hands
+    /// each connection to `serve`.
+    pub(crate) async fn bind<F, Fut>(ip: IpAddr, serve: F) -> std::io::Result<AcceptLoop>
+    where
+        F: FnMut(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(run(listener, serve));
         Ok(AcceptLoop { addr, task })

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,26 @@ pub enum ApiError {
 pub struct ArgoApi {
     base: String,
     http: reqwest::Client,
+    token: Option<SecretString>,
+}
+
+/// Where argocd-server's API is and how to authenticate to it.
+#[derive(Debug, Clone)]
+pub struct ApiAccess {
+    /// Its base URL, e.g. `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// A session token; `None` where the server runs without authentication.
+    pub token: Option<SecretString>,
+}
+
+impl ApiAccess {
+    /// An API without authentication (the local server).
+    pub fn open(url: impl Into<String>) -> Self {
+        ApiAccess {
+            url: url.into(),
+            token: None,
+        }
+    }
 }
 
 impl ArgoApi {
@@ -42,6 +63,33 @@ impl ArgoApi {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap_or_default(),
+            token: None,
+        }
+    }
+
+    /// The API at `access`, with its token if it has one.
+    pub fn with_access(access: &ApiAccess) -> Self {
+        let mut api = Self::new(&access.url);
+        api.token = access.token.clone();
+        api
+    }
+
+    /// `POST /api/v1/session`: a session token for `username`.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<SecretString, ApiError> {
+        let url = format!("{}/api/v1/session", self.base);
+        let body = json!({"username": username, "password": password.expose_secret()});
+        let reply = self.send("login", self.http.post(url).json(&body)).await?;
+        match reply.get("token").and_then(Value::as_str) {
+            Some(token) if !token.is_empty() => Ok(SecretString::from(token.to_string())),
+            _ => Err(ApiError::Body {
+                what: "login".into(),
+                status: 200,
+                start: "(no token in the reply)".into(),
+            }),
         }
     }
 
@@ -49,6 +97,10 @@ impl ArgoApi {
         let transport = |source| ApiError::Transport {
             what: what.to_string(),
             source,
+        };
+        let req = match &self.token {
+            Some(token) => req.bearer_auth(token.expose_secret()),
+            None => req,
         };
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status();

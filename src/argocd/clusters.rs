@@ -123,6 +123,7 @@ mod tests {
             cert_data: Some("Q0VSVA==".into()),
             key_data: Some("S0VZ".into()),
             token: None,
+            host_address: None,
         }
     }
 

@@ -105,7 +105,7 @@ impl ArgoCdRuntime for LocalProcesses {
         namespace: &str,
         dir: &Path,
         timeout: Duration,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<super::api::ApiAccess> {
         let argocd = start(Options {
             toolchain: &self.toolchain,
             hub,
@@ -114,9 +114,9 @@ impl ArgoCdRuntime for LocalProcesses {
             timeout,
         })
         .await?;
-        let url = argocd.server_url.clone();
+        let access = super::api::ApiAccess::open(argocd.server_url.clone());
         self.running = Some(argocd);
-        Ok(url)
+        Ok(access)
     }
 
     async fn register(

@@ -15,13 +15,15 @@
 //! - [`static_server`]: the small file server behind a Helm repository.
 //! - [`api`]: argocd-server's REST API (generation, managed resources).
 
-mod accept;
+pub(crate) mod accept;
 pub mod api;
 pub mod clusters;
 mod http;
+pub mod incluster;
 pub mod install;
 pub mod local;
 pub mod proxy;
+pub mod repo_containers;
 pub mod repos;
 pub mod resources;
 pub mod static_server;
@@ -47,14 +49,14 @@ pub trait ArgoCdRuntime: Send {
     fn name(&self) -> &'static str;
 
     /// Installs (or finds) Argo CD on the hub and waits until its API answers;
-    /// returns the API's base URL. `dir` is the run's own directory for it.
+    /// returns where the API is and how to authenticate. `dir` is the run's own directory for it.
     async fn start(
         &mut self,
         hub: &Provisioned,
         namespace: &str,
         dir: &Path,
         timeout: Duration,
-    ) -> anyhow::Result<String>;
+    ) -> anyhow::Result<api::ApiAccess>;
 
     /// Registers the scenario's clusters with Argo CD under the server URLs
     /// the ApplicationSet uses.

@@ -14,7 +14,7 @@
 //! server URL shows up as such instead of as a timeout.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -35,8 +35,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum ProxyError {
     #[error("proxy route `{key}` is not `host:port`")]
     Route { key: String },
-    #[error("cannot listen on 127.0.0.1 for the cluster proxy")]
-    Bind(#[source] std::io::Error),
+    #[error("cannot listen on {ip} for the cluster proxy")]
+    Bind {
+        ip: IpAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A running proxy. Dropping it stops the listener and every open tunnel.
@@ -56,6 +60,17 @@ impl ConnectProxy {
     /// server URL without one is `host:443`. Hosts match case-insensitively.
     /// A key without a port is an error, not a guess.
     pub async fn start(routes: BTreeMap<String, SocketAddr>) -> Result<ConnectProxy, ProxyError> {
+        Self::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), routes).await
+    }
+
+    /// Like [`ConnectProxy::start`], listening on `ip`: the address at which
+    /// Argo CD reaches this machine when it runs in containers (the `kind`
+    /// network's gateway). Only the scenario's clusters are routed, whoever
+    /// connects.
+    pub async fn start_on(
+        ip: IpAddr,
+        routes: BTreeMap<String, SocketAddr>,
+    ) -> Result<ConnectProxy, ProxyError> {
         let routes = routes
             .into_iter()
             .map(|(key, addr)| match normalize_authority(&key) {
@@ -66,14 +81,15 @@ impl ConnectProxy {
         let routes = Arc::new(routes);
         let refused = Arc::new(Mutex::new(Vec::new()));
         let seen = refused.clone();
-        let tunnels =
-            AcceptLoop::loopback(move |client| serve(client, routes.clone(), seen.clone()))
-                .await
-                .map_err(ProxyError::Bind)?;
+        let tunnels = AcceptLoop::bind(ip, move |client| {
+            serve(client, routes.clone(), seen.clone())
+        })
+        .await
+        .map_err(|source| ProxyError::Bind { ip, source })?;
         Ok(ConnectProxy { refused, tunnels })
     }
 
-    /// The value for a cluster Secret's `proxyUrl`: `http://127.0.0.1:PORT`.
+    /// The value for a cluster Secret's `proxyUrl`: `http://IP:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr())
     }

@@ -71,6 +71,8 @@ pub enum RepoError {
     },
     #[error(transparent)]
     Serve(#[from] ServeError),
+    #[error(transparent)]
+    Container(Box<super::repo_containers::ContainerError>),
 }
 
 /// Where the scenario's repositories are served from, for Argo CD to read.
@@ -240,6 +242,24 @@ impl HelmRepo {
 /// directly below it, into `dest` (missing or empty), indexes `dest`, and
 /// serves it over HTTP on 127.0.0.1.
 pub async fn helm_repository(src: &Path, dest: &Path, helm: &Path) -> Result<HelmRepo, RepoError> {
+    let (dest, packaged) = package_charts(src, dest, helm).await?;
+    let server = StaticServer::start(&dest).await?;
+    let url = server.url();
+    index_charts(&dest, helm, Some(&url)).await?;
+    Ok(HelmRepo {
+        url,
+        charts: packaged,
+        server,
+    })
+}
+
+/// Packages the chart `src`, or every chart directly below it, into `dest`
+/// (missing or empty); returns `dest` and each chart's name and version.
+pub async fn package_charts(
+    src: &Path,
+    dest: &Path,
+    helm: &Path,
+) -> Result<(PathBuf, Vec<(String, String)>), RepoError> {
     check_source(src).await?;
     let charts = find_charts(src).await?;
     let dest = prepare_dest(dest).await?;
@@ -269,24 +289,21 @@ pub async fn helm_repository(src: &Path, dest: &Path, helm: &Path) -> Result<Hel
             .map_err(|e| helm_error("package", e))?;
         packaged.push(metadata);
     }
-    let server = StaticServer::start(&dest).await?;
-    let url = server.url();
-    Cmd::new(helm)
-        .args(["repo", "index"])
-        .arg(&dest)
-        .arg("--url")
-        .arg(&url)
-        .output()
-        .await
-        .map_err(|source| RepoError::Index {
-            dest: dest.clone(),
-            source,
-        })?;
-    Ok(HelmRepo {
-        url,
-        charts: packaged,
-        server,
-    })
+    Ok((dest, packaged))
+}
+
+/// Writes `dest/index.yaml` for the charts packaged there; their URLs are
+/// absolute under `url`, or relative to the repository without one.
+pub async fn index_charts(dest: &Path, helm: &Path, url: Option<&str>) -> Result<(), RepoError> {
+    let mut index = Cmd::new(helm).args(["repo", "index"]).arg(dest);
+    if let Some(url) = url {
+        index = index.arg("--url").arg(url);
+    }
+    index.output().await.map_err(|source| RepoError::Index {
+        dest: dest.to_path_buf(),
+        source,
+    })?;
+    Ok(())
 }
 
 /// `src` itself when it is a chart, else the chart directories directly

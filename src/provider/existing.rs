@@ -148,6 +148,7 @@ impl Provider for Existing {
                         .as_ref()
                         .and_then(|a| a.token.as_ref())
                         .map(|t| t.expose_secret().to_string()),
+                    host_address: None,
                 }
             })
             .collect();

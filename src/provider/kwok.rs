@@ -10,11 +10,10 @@ use anyhow::Context as _;
 use futures::future::join_all;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, PostParams};
-use kube::config::Kubeconfig;
 use kube::runtime::wait::await_condition;
 
 use super::nodes::kwok_node;
-use super::{ClusterRequest, Provider, ProvisionError, Provisioned};
+use super::{ClusterRequest, Provider, ProvisionError, Provisioned, adopt_kubeconfig};
 use crate::process::{Cmd, search_path};
 use crate::toolchain::Toolchain;
 
@@ -140,60 +139,12 @@ impl Kwok {
             .output()
             .await
             .map_err(|e| fail(e.into()))?;
-        let provisioned = self.write_kubeconfig(&req.name, &text).map_err(fail)?;
+        let provisioned =
+            adopt_kubeconfig(&req.name, &text, &self.kubeconfigs, None).map_err(fail)?;
         let client = provisioned.client().await?;
         wait_api_ready(&client).await.map_err(fail)?;
         add_nodes(&client, req).await.map_err(fail)?;
         Ok(provisioned)
-    }
-
-    /// Renames kwokctl's context, cluster and user to the scenario's cluster
-    /// name and writes the result to `kubeconfigs/<name>.yaml`.
-    fn write_kubeconfig(&self, name: &str, text: &str) -> anyhow::Result<Provisioned> {
-        let mut config = Kubeconfig::from_yaml(text)?;
-        let (Some(cluster), Some(user)) =
-            (config.clusters.first_mut(), config.auth_infos.first_mut())
-        else {
-            anyhow::bail!("kwokctl returned a kubeconfig without cluster or user");
-        };
-        cluster.name = name.to_string();
-        user.name = name.to_string();
-        let server = cluster
-            .cluster
-            .as_ref()
-            .and_then(|c| c.server.clone())
-            .context("kubeconfig has no server")?;
-        let ca_data = cluster
-            .cluster
-            .as_ref()
-            .and_then(|c| c.certificate_authority_data.clone());
-        let auth = user.auth_info.clone().unwrap_or_default();
-        use secrecy::ExposeSecret as _;
-        let key_data = auth
-            .client_key_data
-            .as_ref()
-            .map(|k| k.expose_secret().to_string());
-        for ctx in &mut config.contexts {
-            ctx.name = name.to_string();
-            if let Some(c) = ctx.context.as_mut() {
-                c.cluster = name.to_string();
-                c.user = Some(name.to_string());
-            }
-        }
-        config.current_context = Some(name.to_string());
-        std::fs::create_dir_all(&self.kubeconfigs)?;
-        let path = self.kubeconfigs.join(format!("{name}.yaml"));
-        std::fs::write(&path, crate::yaml::to_string(&config))?;
-        Ok(Provisioned {
-            name: name.to_string(),
-            kubeconfig: path,
-            context: name.to_string(),
-            server,
-            ca_data,
-            cert_data: auth.client_certificate_data.clone(),
-            key_data,
-            token: None,
-        })
     }
 }
 

@@ -6,11 +6,15 @@
 //! (`runner::seams`), and its tests use a fake.
 
 pub mod existing;
+pub mod kind;
 pub mod kwok;
 pub mod nodes;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -22,6 +26,8 @@ pub struct ClusterRequest {
     pub nodes: Vec<nodes::NodeRequest>,
     /// Existing provider: the kube context to use.
     pub context: Option<String>,
+    /// kind: the cluster's kind config (`kindConfig`), resolved.
+    pub kind_config: Option<PathBuf>,
 }
 
 /// A running cluster.
@@ -40,6 +46,11 @@ pub struct Provisioned {
     pub cert_data: Option<String>,
     pub key_data: Option<String>,
     pub token: Option<String>,
+    /// Where this machine is reachable from the cluster's pods, when they run
+    /// in containers (kind: the `kind` network's gateway). `None`: pods and
+    /// this machine share loopback (kwok), or nothing here is reachable from
+    /// them (existing).
+    pub host_address: Option<IpAddr>,
 }
 
 impl Provisioned {
@@ -124,6 +135,70 @@ pub trait Provider: Send {
 
     /// How to reach the clusters when they are kept (`--keep`).
     fn keep_instructions(&self) -> String;
+
+    /// Makes local container images available to the clusters' nodes
+    /// (`spec.images`, `--load-image`). Providers whose pods run no
+    /// containers (kwok) or that cannot reach the nodes (existing) ignore it.
+    async fn load_images(&mut self, images: &[String]) -> Result<(), ProvisionError> {
+        let _ = images;
+        Ok(())
+    }
+}
+
+/// Takes a tool's kubeconfig for one cluster (kwokctl's, kind's): renames its
+/// context, cluster and user to the scenario's cluster name and writes it to
+/// `dir/<name>.yaml`, which becomes the cluster's own kubeconfig.
+pub fn adopt_kubeconfig(
+    name: &str,
+    text: &str,
+    dir: &Path,
+    host_address: Option<IpAddr>,
+) -> anyhow::Result<Provisioned> {
+    use secrecy::ExposeSecret as _;
+    let mut config = Kubeconfig::from_yaml(text)?;
+    let (Some(cluster), Some(user)) = (config.clusters.first_mut(), config.auth_infos.first_mut())
+    else {
+        anyhow::bail!("the kubeconfig has no cluster or no user");
+    };
+    cluster.name = name.to_string();
+    user.name = name.to_string();
+    let server = cluster
+        .cluster
+        .as_ref()
+        .and_then(|c| c.server.clone())
+        .context("the kubeconfig has no server")?;
+    let ca_data = cluster
+        .cluster
+        .as_ref()
+        .and_then(|c| c.certificate_authority_data.clone());
+    let auth = user.auth_info.clone().unwrap_or_default();
+    let key_data = auth
+        .client_key_data
+        .as_ref()
+        .map(|k| k.expose_secret().to_string());
+    config.contexts.truncate(1);
+    for ctx in &mut config.contexts {
+        ctx.name = name.to_string();
+        if let Some(c) = ctx.context.as_mut() {
+            c.cluster = name.to_string();
+            c.user = Some(name.to_string());
+        }
+    }
+    config.current_context = Some(name.to_string());
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, crate::yaml::to_string(&config))?;
+    Ok(Provisioned {
+        name: name.to_string(),
+        kubeconfig: path,
+        context: name.to_string(),
+        server,
+        ca_data,
+        cert_data: auth.client_certificate_data.clone(),
+        key_data,
+        token: None,
+        host_address,
+    })
 }
 
 /// One kubeconfig holding every cluster, contexts named after the scenario's

@@ -56,6 +56,10 @@ pub struct RunOptions {
     /// Existing provider: which contexts look like production, and which of
     /// those the user allowed.
     pub context_guard: crate::provider::existing::ContextGuard,
+    /// kind provider: node image and config patches for every cluster.
+    pub kind: crate::provider::kind::KindSettings,
+    /// Local images to load into the clusters' nodes, besides `spec.images`.
+    pub load_images: Vec<String>,
 }
 
 /// The end of a run: its report (always) and, when the run could not reach
@@ -167,7 +171,7 @@ pub struct Runner<'a> {
     dir: tempfile::TempDir,
     run_id: String,
     clusters: Vec<Provisioned>,
-    argocd_url: Option<String>,
+    argocd_api: Option<crate::argocd::api::ApiAccess>,
     urls: UrlMap,
     live: Option<Live>,
 }
@@ -193,7 +197,7 @@ impl<'a> Runner<'a> {
             dir,
             run_id,
             clusters: Vec::new(),
-            argocd_url: None,
+            argocd_api: None,
             urls: UrlMap::default(),
             live: None,
         }
@@ -286,6 +290,10 @@ impl<'a> Runner<'a> {
     async fn setup(&mut self) -> Result<(), Error> {
         self.phase("clusters up", async |r| r.provision().await)
             .await?;
+        if !self.images().is_empty() {
+            self.phase("images loaded", async |r| r.load_images().await)
+                .await?;
+        }
         self.phase("Argo CD ready", async |r| r.start_argocd().await)
             .await?;
         self.phase("repositories served", async |r| r.serve_repos().await)
@@ -310,6 +318,7 @@ impl<'a> Runner<'a> {
                     .get(&c.name)
                     .cloned()
                     .or_else(|| c.context.clone()),
+                kind_config: self.loaded.kind_configs.get(&c.name).cloned(),
             })
             .collect();
         let timeout = self.setup_timeout();
@@ -332,6 +341,39 @@ impl<'a> Runner<'a> {
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(dir.join("all.yaml"), crate::yaml::to_string(&all)))
             .map_err(|e| env_error(format!("cannot write kubeconfig in `{}`", dir.display()), e))
+    }
+
+    /// `spec.images` and `--load-image`, each once, in order.
+    fn images(&self) -> Vec<String> {
+        let mut images: Vec<String> = Vec::new();
+        for i in self
+            .loaded
+            .scenario
+            .spec
+            .images
+            .iter()
+            .chain(&self.opts.load_images)
+        {
+            if !images.contains(i) {
+                images.push(i.clone());
+            }
+        }
+        images
+    }
+
+    async fn load_images(&mut self) -> Result<(), Error> {
+        let images = self.images();
+        let timeout = self.setup_timeout();
+        match tokio::time::timeout(timeout, self.seams.provider.load_images(&images)).await {
+            Ok(result) => result.map_err(|e| env_error("cannot load the images into the nodes", e)),
+            Err(_) => Err(env_error(
+                "cannot load the images into the nodes",
+                anyhow::anyhow!(
+                    "not done within {} (timeouts.setup)",
+                    humantime::format_duration(timeout)
+                ),
+            )),
+        }
     }
 
     fn hub(&self) -> Result<&Provisioned, Error> {
@@ -358,7 +400,7 @@ impl<'a> Runner<'a> {
             .start(&hub, &namespace, &dir, timeout)
             .await
             .map_err(|e| env_error(format!("cannot start Argo CD on cluster `{}`", hub.name), e))?;
-        self.argocd_url = Some(url);
+        self.argocd_api = Some(url);
         Ok(())
     }
 
@@ -435,7 +477,11 @@ impl<'a> Runner<'a> {
             plan: self.plan.clone(),
             loaded: self.loaded.clone(),
             clusters,
-            argocd: ArgoApi::new(self.argocd_url.as_deref().unwrap_or_default()),
+            argocd: self
+                .argocd_api
+                .as_ref()
+                .map(ArgoApi::with_access)
+                .unwrap_or_else(|| ArgoApi::new("")),
             namespace,
             urls: self.urls.clone(),
             sync_timeout: self.opts.sync_timeout.unwrap_or(self.loaded.timeouts.sync),

@@ -2,14 +2,17 @@
 
 use super::{RunOptions, Runner};
 use crate::argocd::ArgoCdRuntime;
+use crate::argocd::incluster::{self, InCluster};
 use crate::argocd::local::LocalProcesses;
+use crate::argocd::repo_containers::NetworkContainers;
 use crate::argocd::repos::{Loopback, RepoServer};
 use crate::error::Error;
-use crate::events::{Event, Sink};
+use crate::events::Sink;
 use crate::live::env_error;
 use crate::plan::Plan;
 use crate::provider::Provider;
 use crate::provider::existing::Existing;
+use crate::provider::kind::{KIND_NETWORK, Kind};
 use crate::provider::kwok::Kwok;
 use crate::scenario::{Loaded, ProviderKind};
 use crate::steps;
@@ -49,7 +52,7 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
             help: Some("run needs a scenario file (kind: Scenario) naming the clusters".into()),
         });
     };
-    let kind = choose_provider(&loaded, &opts, sink);
+    let kind = choose_provider(&loaded, &opts);
     // Checked before anything starts, so a missing tool costs no cluster.
     if let Some(missing) = crate::toolchain::missing_for_live_runs() {
         return Err(env_error(
@@ -100,42 +103,58 @@ fn choose(
     dir: &std::path::Path,
     run_id: &str,
 ) -> Result<Seams, Error> {
-    let provider: Box<dyn Provider> = match kind {
-        ProviderKind::Kwok => Box::new(Kwok::new(toolchain.clone(), dir, run_id)),
-        ProviderKind::Existing => Box::new(
-            Existing::new(None, opts.context_guard.clone())
-                .map_err(|e| env_error("cannot use the existing provider", e))?,
-        ),
-        ProviderKind::Kind => {
-            return Err(env_error(
-                "the kind provider is not available here",
-                anyhow::anyhow!(
-                    "kind clusters need Docker and node images, which this build does not \
-                     provide yet; use --provider kwok (same checks, no Docker)"
-                ),
-            ));
-        }
+    let local = || -> (Box<dyn ArgoCdRuntime>, Box<dyn RepoServer>) {
+        (
+            Box::new(LocalProcesses::new(toolchain.clone())),
+            Box::new(Loopback::new(toolchain.bin("helm"))),
+        )
     };
-    Ok(Seams {
-        provider,
-        argocd: Box::new(LocalProcesses::new(toolchain.clone())),
-        repos: Box::new(Loopback::new(toolchain.bin("helm"))),
+    Ok(match kind {
+        ProviderKind::Kwok => {
+            let (argocd, repos) = local();
+            Seams {
+                provider: Box::new(Kwok::new(toolchain.clone(), dir, run_id)),
+                argocd,
+                repos,
+            }
+        }
+        ProviderKind::Existing => {
+            let (argocd, repos) = local();
+            Seams {
+                provider: Box::new(
+                    Existing::new(None, opts.context_guard.clone())
+                        .map_err(|e| env_error("cannot use the existing provider", e))?,
+                ),
+                argocd,
+                repos,
+            }
+        }
+        ProviderKind::Kind => {
+            let in_toolchain = toolchain.bin("kind");
+            let kind_bin = if in_toolchain.is_file() {
+                in_toolchain
+            } else {
+                "kind".into()
+            };
+            Seams {
+                provider: Box::new(Kind::new(kind_bin, opts.kind.clone(), dir, run_id)),
+                argocd: Box::new(InCluster::new(
+                    toolchain.argocd_manifests().join("install.yaml"),
+                )),
+                repos: Box::new(NetworkContainers::new(
+                    toolchain.bin("helm"),
+                    &incluster::argocd_image(toolchain.argocd_version()),
+                    KIND_NETWORK,
+                    run_id,
+                )),
+            }
+        }
     })
 }
 
-/// The scenario's provider unless overridden; kind falls back to kwok when
-/// the scenario (not the user) chose it, with a note.
-fn choose_provider(loaded: &Loaded, opts: &RunOptions, sink: &dyn Sink) -> ProviderKind {
-    match (opts.provider, loaded.scenario.spec.provider) {
-        (Some(p), _) => p,
-        (None, ProviderKind::Kind) => {
-            sink.emit(Event::Note(
-                "the scenario asks for kind; running on kwok (kind clusters need Docker and node \
-                 images; use --provider to choose)"
-                    .into(),
-            ));
-            ProviderKind::Kwok
-        }
-        (None, p) => p,
-    }
+/// The scenario's provider unless overridden. Never another one silently: a
+/// run that asks for kind where Docker does not answer stops (exit 3) and
+/// says how to choose kwok.
+fn choose_provider(loaded: &Loaded, opts: &RunOptions) -> ProviderKind {
+    opts.provider.unwrap_or(loaded.scenario.spec.provider)
 }

@@ -75,6 +75,7 @@ impl Provider for FakeProvider {
                     cert_data: None,
                     key_data: None,
                     token: Some("t".into()),
+                    host_address: None,
                 }
             })
             .collect())
@@ -117,12 +118,12 @@ impl ArgoCdRuntime for FakeArgoCd {
         _namespace: &str,
         _dir: &Path,
         _timeout: Duration,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<crate::argocd::api::ApiAccess> {
         log(&self.log, "argocd start");
         if self.fail == Fail::ArgoStart {
             anyhow::bail!("argocd-server exited");
         }
-        Ok("http://127.0.0.1:1".into())
+        Ok(crate::argocd::api::ApiAccess::open("http://127.0.0.1:1"))
     }
 
     async fn register(

@@ -1356,6 +1356,7 @@ mod tests {
                 cert_data: None,
                 key_data: None,
                 token: None,
+                host_address: None,
             },
             client,
         }

@@ -1,0 +1,298 @@
+//! End-to-end on kind: real Docker, real kind clusters (nodes are containers
+//! running kubelet and containerd), Argo CD installed in the hub from its
+//! install manifest and running as pods, repositories served from containers
+//! on the `kind` network, the agent's pods really running.
+//!
+//! Needs the kind test environment (`make kind-images`, Docker answering);
+//! `make test` starts Docker and includes these tests when
+//! `tests/kind/status.sh` says ready, and lists them as ignored otherwise.
+//! The images cannot be pulled on the project's machines, so the runs use the
+//! locally built node image and the host's kubeadm patches
+//! (`tests/kind/host-patches.yaml`); a user's laptop needs neither.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const NODE_IMAGE: &str = "gitops-e2e.local/kind-node:v1.36.3";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Why the kind tier cannot run here, if it cannot.
+fn not_ready() -> Option<String> {
+    if let Some(reason) = gitops_e2e::toolchain::missing_for_live_runs() {
+        return Some(reason);
+    }
+    let status = Command::new(root().join("tests/kind/status.sh"))
+        .output()
+        .expect("tests/kind/status.sh runs");
+    if !status.status.success() {
+        return Some(String::from_utf8_lossy(&status.stdout).trim().to_string());
+    }
+    let docker = Command::new("docker").args(["info"]).output();
+    if !docker.is_ok_and(|o| o.status.success()) {
+        return Some("docker does not answer (make docker-env)".into());
+    }
+    None
+}
+
+macro_rules! require_kind {
+    () => {
+        if let Some(reason) = not_ready() {
+            panic!("the kind tier cannot run here: {reason}");
+        }
+    };
+}
+
+struct RunResult {
+    code: i32,
+    report: Value,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl RunResult {
+    fn step(&self, name: &str) -> &Value {
+        self.report["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["step"] == name))
+            .unwrap_or_else(|| panic!("no step {name} in report:\n{}", self.explain()))
+    }
+
+    fn checks(&self, step: &str) -> Vec<&Value> {
+        self.step(step)["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn failures(&self, step: &str) -> Vec<String> {
+        self.checks(step)
+            .into_iter()
+            .filter(|c| c["outcome"]["status"] == "failed")
+            .map(|c| {
+                format!(
+                    "{}: {} — {}",
+                    c["application"].as_str().unwrap_or("-"),
+                    c["name"].as_str().unwrap_or(""),
+                    c["outcome"]["reason"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    fn explain(&self) -> String {
+        format!(
+            "exit {} after {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+fn kind_clusters() -> Vec<String> {
+    let kind = gitops_e2e::toolchain::Toolchain::locate()
+        .map(|t| t.bin("kind"))
+        .unwrap_or_else(|_| "kind".into());
+    let out = Command::new(kind)
+        .args(["get", "clusters"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Containers that carry a run's label (the repository servers).
+fn run_containers() -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=io.gitops-e2e.run",
+            "--format",
+            "{{.Names}}",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs a scenario on kind with the test environment's node image and
+/// patches; checks that it left no cluster, container or run directory.
+fn run_kind(scenario: &str, extra: &[&str], env: &[(&str, &str)]) -> RunResult {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let clusters_before = kind_clusters();
+    let containers_before = run_containers();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let started = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"));
+    cmd.current_dir(root())
+        .args(["run", scenario, "--provider", "kind", "--json"])
+        .arg(&json)
+        .arg("--diagnostics")
+        .arg(dir.path().join("diagnostics"))
+        .args(extra)
+        .env("CI", "true")
+        .env("TMPDIR", &tmp)
+        .env("GITOPS_E2E_KIND_NODE_IMAGE", NODE_IMAGE)
+        .env(
+            "GITOPS_E2E_KIND_PATCHES",
+            root().join("tests/kind/host-patches.yaml"),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("gitops-e2e runs");
+    let report = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let result = RunResult {
+        code: out.status.code().unwrap_or(-1),
+        report,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    };
+    let new_clusters: Vec<String> = kind_clusters()
+        .into_iter()
+        .filter(|c| !clusters_before.contains(c))
+        .collect();
+    assert!(
+        new_clusters.is_empty(),
+        "{scenario}: kind clusters left behind: {new_clusters:?}\n{}",
+        result.explain()
+    );
+    let new_containers: Vec<String> = run_containers()
+        .into_iter()
+        .filter(|c| !containers_before.contains(c))
+        .collect();
+    assert!(
+        new_containers.is_empty(),
+        "{scenario}: containers left behind: {new_containers:?}"
+    );
+    let left = run_dirs(&tmp);
+    assert!(
+        left.is_empty(),
+        "{scenario}: run directories left: {left:?}"
+    );
+    eprintln!(
+        "{scenario} on kind: exit {} in {:?}",
+        result.code, result.elapsed
+    );
+    result
+}
+
+fn run_dirs(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("gitops-e2e-run-"))
+        .collect()
+}
+
+#[test]
+#[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+fn kind_lesson_part_3_passes_with_argo_cd_as_pods() {
+    require_kind!();
+    let r = run_kind("scenarios/lesson/03-constraints.yaml", &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.explain());
+    assert_eq!(r.report["provider"], "kind", "{}", r.explain());
+    for step in ["dry-run", "diff", "count", "sync", "assert"] {
+        assert!(
+            r.failures(step).is_empty(),
+            "{step}: {:?}",
+            r.failures(step)
+        );
+        assert!(r.step(step)["skipped"].is_null(), "{step} skipped");
+    }
+    // Real pods: every replica the lesson asks for is Ready.
+    let replicas: Vec<String> = r
+        .checks("assert")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .filter(|n| n.starts_with("replicas"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(replicas.len(), 3, "{replicas:?}\n{}", r.explain());
+}
+
+#[test]
+#[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+fn kind_failure_scenarios_fail_at_the_same_steps_as_on_kwok() {
+    require_kind!();
+    let r = run_kind("tests/e2e/wrong-replicas.yaml", &[], &[]);
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let failures = r.failures("assert");
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("fastapi-agent-prod: replicas = 4")),
+        "{failures:#?}\n{}",
+        r.explain()
+    );
+    for step in ["dry-run", "diff", "count", "sync"] {
+        assert!(
+            r.failures(step).is_empty(),
+            "{step}: {:?}",
+            r.failures(step)
+        );
+    }
+
+    let r = run_kind("tests/e2e/matrix-repaired.yaml", &[], &[]);
+    assert_eq!(r.code, 1, "{}", r.explain());
+    let failures = r.failures("count").join("\n");
+    assert!(
+        failures.contains("fastapi-agent-prod-ghcr.io"),
+        "{failures}"
+    );
+    assert!(
+        failures.contains("missing: fastapi-agent-dev"),
+        "{failures}"
+    );
+}
+
+/// No silent fallback: kind asked for where Docker does not answer stops
+/// before any cluster, with exit 3, saying how to choose kwok.
+#[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
+fn kind_without_docker_stops_with_exit_3_and_names_kwok() {
+    if let Some(reason) = gitops_e2e::toolchain::missing_for_live_runs() {
+        panic!("the live tier cannot run here: {reason}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .args(["run", "scenarios/lesson/03-constraints.yaml"])
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/no-docker.sock", dir.path().display()),
+        )
+        .env("TMPDIR", dir.path())
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("Docker does not answer"), "{stderr}");
+    assert!(stderr.contains("--provider kwok"), "{stderr}");
+    assert!(run_dirs(dir.path()).is_empty());
+}
