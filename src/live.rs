@@ -25,6 +25,9 @@ pub struct LiveCluster {
     pub name: String,
     pub provisioned: Provisioned,
     pub client: kube::Client,
+    /// Whether its pods run containers that can answer (not on kwok, whose
+    /// nodes are simulated).
+    pub pods_run: bool,
 }
 
 pub struct Live {

@@ -210,6 +210,10 @@ impl Provider for Kwok {
         "kwok"
     }
 
+    fn pods_run_containers(&self) -> bool {
+        false
+    }
+
     async fn up(
         &mut self,
         clusters: &[ClusterRequest],

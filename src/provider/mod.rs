@@ -136,6 +136,11 @@ pub trait Provider: Send {
     /// How to reach the clusters when they are kept (`--keep`).
     fn keep_instructions(&self) -> String;
 
+    /// Whether the clusters' pods run containers (kwok simulates them).
+    fn pods_run_containers(&self) -> bool {
+        true
+    }
+
     /// Makes local container images available to the clusters' nodes
     /// (`spec.images`, `--load-image`). Providers whose pods run no
     /// containers (kwok) or that cannot reach the nodes (existing) ignore it.

@@ -439,6 +439,7 @@ impl<'a> Runner<'a> {
                 name: p.name.clone(),
                 provisioned: p.clone(),
                 client,
+                pods_run: self.seams.provider.pods_run_containers(),
             });
         }
         let namespace = self.loaded.scenario.spec.argocd.namespace.clone();

@@ -178,6 +178,33 @@ pub struct ExpectedDeployment {
     pub node_selector: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// An HTTP request to one of its Ready pods, through a port-forward: the
+    /// application must answer, not only run. Pods run no containers on
+    /// kwok, where the check is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpProbe>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpProbe {
+    /// The path to GET, e.g. `/healthz`.
+    #[serde(default = "default_probe_path")]
+    pub path: String,
+    /// The status it must answer with.
+    #[serde(default = "default_probe_status")]
+    pub status: u16,
+    /// The pod's port (default: the first container's first `containerPort`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+fn default_probe_path() -> String {
+    "/".into()
+}
+
+fn default_probe_status() -> u16 {
+    200
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -17,7 +17,7 @@ use crate::check::{Check, Outcome, StepKind};
 use crate::error::Error;
 use crate::events::Sink;
 use crate::live::{Live, LiveCluster, env_error};
-use crate::scenario::{ExpectedApplication, ExpectedDeployment};
+use crate::scenario::{ExpectedApplication, ExpectedDeployment, HttpProbe};
 
 pub struct Assert;
 
@@ -124,8 +124,94 @@ pub async fn application_checks(
             &secrets,
             &nodes,
         ));
+        if let Some(probe) = &want_dep.http {
+            let outcome = match dep.as_ref() {
+                None => Outcome::skipped(format!("deployment {ns}/{name} does not exist")),
+                Some(_) if !cluster.pods_run => Outcome::skipped(
+                    "pods run no containers on kwok; the probe needs kind or an existing cluster",
+                ),
+                Some(dep) => http_probe(client, ns, dep, probe).await,
+            };
+            checks.push(Check::new(Some(app), probe_name(name, probe), outcome));
+        }
     }
     Ok(checks)
+}
+
+/// `deployment NAME answers GET /healthz with 200`.
+fn probe_name(name: &str, probe: &HttpProbe) -> String {
+    format!(
+        "deployment {name} answers GET {} with {}",
+        probe.path, probe.status
+    )
+}
+
+/// How long the probe retries a pod that does not answer yet.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// GETs `probe.path` from a Ready pod of `dep` through a port-forward.
+async fn http_probe(
+    client: &kube::Client,
+    ns: &str,
+    dep: &Deployment,
+    probe: &HttpProbe,
+) -> Outcome {
+    let spec = dep.spec.as_ref();
+    let labels = spec
+        .and_then(|s| s.selector.match_labels.clone())
+        .unwrap_or_default();
+    if labels.is_empty() {
+        return Outcome::failed("the Deployment's selector has no matchLabels to find its pods by");
+    }
+    let selector = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let port = probe.port.or_else(|| {
+        spec.and_then(|s| s.template.spec.as_ref())
+            .and_then(|p| p.containers.first())
+            .and_then(|c| c.ports.as_ref())
+            .and_then(|ports| ports.first())
+            .and_then(|p| u16::try_from(p.container_port).ok())
+    });
+    let Some(port) = port else {
+        return Outcome::failed(
+            "no port to probe: the first container declares none and the probe names none",
+        );
+    };
+    let forward = match crate::forward::Forward::to_pods(client.clone(), ns, &selector, port).await
+    {
+        Ok(f) => f,
+        Err(e) => return Outcome::failed(format!("cannot listen for the port-forward: {e}")),
+    };
+    let Ok(http) = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+    else {
+        return Outcome::failed("cannot build an HTTP client");
+    };
+    let path = if probe.path.starts_with('/') {
+        probe.path.clone()
+    } else {
+        format!("/{}", probe.path)
+    };
+    let url = format!("{}{path}", forward.url());
+    let started = std::time::Instant::now();
+    loop {
+        let last = match http.get(&url).send().await {
+            Ok(r) if r.status().as_u16() == probe.status => return Outcome::Passed,
+            Ok(r) => format!("answered {}", r.status()),
+            Err(e) => format!(
+                "no answer on port {port} ({})",
+                crate::steps::error_chain(&e)
+            ),
+        };
+        if started.elapsed() > PROBE_TIMEOUT {
+            return Outcome::failed(format!("{last} within {PROBE_TIMEOUT:?}"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
 
 /// The checks of one expected Deployment `namespace/name` of Application `app`.
@@ -887,6 +973,7 @@ mod tests {
                 .into(),
                 requests: [("memory".to_string(), "512Mi".to_string())].into(),
             }),
+            http: None,
         }
     }
 
@@ -1359,6 +1446,7 @@ mod tests {
                 host_address: None,
             },
             client,
+            pods_run: false,
         }
     }
 
@@ -1404,5 +1492,29 @@ mod tests {
             .collect();
         assert_eq!(failed.len(), 2, "{checks:?}");
         assert!(failed[0].contains("namespace"), "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn an_http_probe_is_one_check_skipped_where_it_cannot_run() {
+        let cluster = live_cluster(client_forbidding(None));
+        let mut want = wanting_a_deployment();
+        for dep in want.deployments.values_mut() {
+            dep.http = Some(HttpProbe {
+                path: "/healthz".into(),
+                status: 200,
+                port: None,
+            });
+        }
+        let checks = application_checks(&cluster, "prod-agent", "agents", &want)
+            .await
+            .unwrap();
+        let probe = checks
+            .iter()
+            .find(|c| c.name == "deployment fastapi-agent answers GET /healthz with 200")
+            .unwrap_or_else(|| panic!("no probe check in {checks:?}"));
+        assert!(
+            matches!(&probe.outcome, Outcome::Skipped { reason } if reason.contains("does not exist")),
+            "{probe:?}"
+        );
     }
 }
