@@ -18,14 +18,27 @@ build:
 	$(CARGO) build --release --locked
 
 ## demo: the lesson, as a newcomer meets it: the first AI draft and its
-## mistakes found offline, then the Part-3 ApplicationSet run live on kwok
-## clusters with real Argo CD (the toolchain is built first if missing).
+## mistakes found offline, then the Part-3 ApplicationSet run live with real
+## Argo CD (the toolchain is built first if missing). The provider is chosen
+## here and said: kind (clusters of containers, Argo CD as pods) where Docker
+## answers and the kind images are built (`make kind-images`), else kwok
+## (simulated nodes, Argo CD as local processes).
+KIND_NODE_IMAGE := gitops-e2e.local/kind-node:v1.36.3
 demo: build deps toolchain
 	@echo "== gitops-e2e plan $(LESSON)/01-first-draft.yaml (expected to FAIL: the lesson's mistakes)"
 	@$(BIN) plan $(LESSON)/01-first-draft.yaml; test $$? -eq 1
 	@echo
-	@echo "== gitops-e2e run $(LESSON)/03-constraints.yaml (live: 3 kwok clusters, Argo CD, the five steps)"
-	@$(BIN) run $(LESSON)/03-constraints.yaml
+	@if why=$$(tests/kind/status.sh) && \
+	  { tests/kind/docker-env.sh || { why="the Docker engine did not start (make docker-env)"; false; }; }; then \
+	  echo "== gitops-e2e run $(LESSON)/03-constraints.yaml --provider kind"; \
+	  echo "   (kind: Docker answers and the kind images are built here; 3 kind clusters, Argo CD as pods, the five steps)"; \
+	  GITOPS_E2E_KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) GITOPS_E2E_KIND_PATCHES=tests/kind/host-patches.yaml \
+	    $(BIN) run $(LESSON)/03-constraints.yaml --provider kind; \
+	else \
+	  echo "== gitops-e2e run $(LESSON)/03-constraints.yaml --provider kwok"; \
+	  echo "   (kwok, not kind: $$why; 3 kwok clusters, Argo CD as local processes, the five steps)"; \
+	  $(BIN) run $(LESSON)/03-constraints.yaml --provider kwok; \
+	fi
 
 ## test: every tier; the live tier (end-to-end on kwok, fidelity against
 ## Argo CD) runs when `gitops-e2e doctor` says the toolchain is ready and is

@@ -209,72 +209,78 @@ fn run_dirs(tmp: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-#[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
-fn kind_lesson_part_3_passes_with_argo_cd_as_pods() {
-    require_kind!();
-    let r = run_kind("scenarios/lesson/03-constraints.yaml", &[], &[]);
-    assert_eq!(r.code, 0, "{}", r.explain());
-    assert_eq!(r.report["provider"], "kind", "{}", r.explain());
-    for step in ["dry-run", "diff", "count", "sync", "assert"] {
-        assert!(
-            r.failures(step).is_empty(),
-            "{step}: {:?}",
-            r.failures(step)
-        );
-        assert!(r.step(step)["skipped"].is_null(), "{step} skipped");
-    }
-    // Real pods: every replica the lesson asks for is Ready.
-    let replicas: Vec<String> = r
-        .checks("assert")
-        .iter()
-        .filter_map(|c| c["name"].as_str())
-        .filter(|n| n.starts_with("replicas"))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(replicas.len(), 3, "{replicas:?}\n{}", r.explain());
-}
+/// The tests that need the kind environment; `tests/run-tiers.sh` filters
+/// them by this module's name.
+mod kind_tier {
+    use super::*;
 
-#[test]
-#[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
-fn kind_failure_scenarios_fail_at_the_same_steps_as_on_kwok() {
-    require_kind!();
-    let r = run_kind("tests/e2e/wrong-replicas.yaml", &[], &[]);
-    assert_eq!(r.code, 1, "{}", r.explain());
-    let failures = r.failures("assert");
-    assert!(
-        failures
+    #[test]
+    #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+    fn lesson_part_3_passes_with_argo_cd_as_pods() {
+        require_kind!();
+        let r = run_kind("scenarios/lesson/03-constraints.yaml", &[], &[]);
+        assert_eq!(r.code, 0, "{}", r.explain());
+        assert_eq!(r.report["provider"], "kind", "{}", r.explain());
+        for step in ["dry-run", "diff", "count", "sync", "assert"] {
+            assert!(
+                r.failures(step).is_empty(),
+                "{step}: {:?}",
+                r.failures(step)
+            );
+            assert!(r.step(step)["skipped"].is_null(), "{step} skipped");
+        }
+        // Real pods: every replica the lesson asks for is Ready.
+        let replicas: Vec<String> = r
+            .checks("assert")
             .iter()
-            .any(|f| f.starts_with("fastapi-agent-prod: replicas = 4")),
-        "{failures:#?}\n{}",
-        r.explain()
-    );
-    for step in ["dry-run", "diff", "count", "sync"] {
-        assert!(
-            r.failures(step).is_empty(),
-            "{step}: {:?}",
-            r.failures(step)
-        );
+            .filter_map(|c| c["name"].as_str())
+            .filter(|n| n.starts_with("replicas"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(replicas.len(), 3, "{replicas:?}\n{}", r.explain());
     }
 
-    let r = run_kind("tests/e2e/matrix-repaired.yaml", &[], &[]);
-    assert_eq!(r.code, 1, "{}", r.explain());
-    let failures = r.failures("count").join("\n");
-    assert!(
-        failures.contains("fastapi-agent-prod-ghcr.io"),
-        "{failures}"
-    );
-    assert!(
-        failures.contains("missing: fastapi-agent-dev"),
-        "{failures}"
-    );
+    #[test]
+    #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+    fn failure_scenarios_fail_at_the_same_steps_as_on_kwok() {
+        require_kind!();
+        let r = run_kind("tests/e2e/wrong-replicas.yaml", &[], &[]);
+        assert_eq!(r.code, 1, "{}", r.explain());
+        let failures = r.failures("assert");
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.starts_with("fastapi-agent-prod: replicas = 4")),
+            "{failures:#?}\n{}",
+            r.explain()
+        );
+        for step in ["dry-run", "diff", "count", "sync"] {
+            assert!(
+                r.failures(step).is_empty(),
+                "{step}: {:?}",
+                r.failures(step)
+            );
+        }
+
+        let r = run_kind("tests/e2e/matrix-repaired.yaml", &[], &[]);
+        assert_eq!(r.code, 1, "{}", r.explain());
+        let failures = r.failures("count").join("\n");
+        assert!(
+            failures.contains("fastapi-agent-prod-ghcr.io"),
+            "{failures}"
+        );
+        assert!(
+            failures.contains("missing: fastapi-agent-dev"),
+            "{failures}"
+        );
+    }
 }
 
 /// No silent fallback: kind asked for where Docker does not answer stops
 /// before any cluster, with exit 3, saying how to choose kwok.
 #[test]
 #[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
-fn kind_without_docker_stops_with_exit_3_and_names_kwok() {
+fn a_kind_run_without_docker_stops_with_exit_3_and_names_kwok() {
     if let Some(reason) = gitops_e2e::toolchain::missing_for_live_runs() {
         panic!("the live tier cannot run here: {reason}");
     }
