@@ -10,6 +10,8 @@
 #   of them preloaded into its containerd.
 #
 #   build-images.sh            build what is missing or stale
+#   build-images.sh --rebuild  rebuild every image without Docker's layer cache
+#                              (a cold build's timings; binaries stay cached)
 #   build-images.sh --list     print every image tag and whether it is current
 #
 # Idempotent: each image carries the label gitops-e2e.key, a digest of its
@@ -39,7 +41,14 @@ if [[ ${1:-} == --list ]]; then
   done
   exit 0
 fi
-[[ $# -eq 0 ]] || die "usage: $0 [--list]"
+rebuild=false
+case ${1:-} in
+  "") ;;
+  --rebuild) rebuild=true ;;
+  *) die "usage: $0 [--rebuild | --list]" ;;
+esac
+no_cache=()
+! $rebuild || no_cache=(--no-cache)
 
 docker info >/dev/null 2>&1 || die "docker does not answer; run tests/kind/docker-env.sh (make docker-env) first"
 command -v go >/dev/null || die "Go is needed (the toolchain's build needs it too)"
@@ -75,6 +84,7 @@ go_tool() {
 coredns_bin=$(go_tool coredns "$COREDNS_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION")
 crictl_bin=$(go_tool crictl "$CRICTL_VERSION" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
   "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION")
+lpp_bin=$(go_tool local-path-provisioner "$LOCAL_PATH_VERSION" "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION")
 kind_mod=$(cd "$gobin" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" | jq -r .Dir)
 argocd_mod=$(cd "$kind_here/../toolchain/argocd" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
 [[ -d $kind_mod/images/base/files ]] || die "kind's base files are not in $kind_mod"
@@ -109,7 +119,7 @@ docker_build() {
   local name=$1 dir=$2 tags=() t
   shift 2
   for t in $(tags_of "$name"); do tags+=(-t "$t"); done
-  build_quietly "$kind_cache/logs/build-$name.log" --label "$LABEL_KEY=$(key_of "$name")" \
+  build_quietly "$kind_cache/logs/build-$name.log" "${no_cache[@]}" --label "$LABEL_KEY=$(key_of "$name")" \
     --build-arg "BASE=$BASE_IMAGE" "${tags[@]}" "$@" "$dir"
 }
 
@@ -177,6 +187,15 @@ build_kindnetd() {
   docker_build kindnetd "$dir"
 }
 
+build_local-path-provisioner() {
+  local dir
+  dir=$(context local-path-provisioner)
+  put "$lpp_bin" "$dir" local-path-provisioner
+  docker_build local-path-provisioner "$dir"
+}
+
+build_local-path-helper() { docker_build local-path-helper "$(context local-path-helper)"; }
+
 build_argocd() {
   local dir f
   dir=$(context argocd)
@@ -215,7 +234,14 @@ build_node() {
     "$kind_mod/pkg/build/nodeimage/const_cni.go" |
     sed "s|\` + kindnetdImage + \`|$KINDNETD_IMAGE|" >"$dir/kind/manifests/default-cni.yaml"
   grep -q "image: $KINDNETD_IMAGE" "$dir/kind/manifests/default-cni.yaml" || die "could not extract kind's CNI manifest"
-  build_quietly "$kind_cache/logs/build-node.log" --build-arg "BASE=$BASE_IMAGE" -t "$NODE_IMAGE-unloaded" "$dir"
+  # kind's default storage manifest (local-path-provisioner), likewise.
+  awk '/^const defaultStorageManifest = `/ { on = 1; next } on && /^`/ { exit } on { print }' \
+    "$kind_mod/pkg/build/nodeimage/const_storage.go" |
+    sed -e "s|\` + storageProvisionerImage + \`|$LOCAL_PATH_PROVISIONER_IMAGE|" \
+      -e "s|\` + storageHelperImage + \`|$LOCAL_PATH_HELPER_IMAGE|" >"$dir/kind/manifests/default-storage.yaml"
+  grep -q "image: $LOCAL_PATH_PROVISIONER_IMAGE" "$dir/kind/manifests/default-storage.yaml" ||
+    die "could not extract kind's storage manifest"
+  build_quietly "$kind_cache/logs/build-node.log" "${no_cache[@]}" --build-arg "BASE=$BASE_IMAGE" -t "$NODE_IMAGE-unloaded" "$dir"
 
   for p in $(preloaded); do
     for t in $(tags_of "$p"); do tags+=("$t"); done
@@ -231,7 +257,7 @@ build_node() {
     sleep 1
   done
   docker save "${tags[@]}" | docker exec -i "$c" sh -c 'cat >/tmp/images.tar'
-  docker exec "$c" ctr -n k8s.io images import --all-platforms --no-unpack --digests /tmp/images.tar >/dev/null
+  docker exec "$c" ctr -n k8s.io images import --all-platforms --no-unpack /tmp/images.tar >/dev/null
   docker exec "$c" sh -c 'rm -f /tmp/images.tar; ctr -n k8s.io images ls -q' >"$build_root/node-preloaded.txt"
   for t in "${tags[@]}"; do
     grep -qx "$t" "$build_root/node-preloaded.txt" || grep -qx "${t#docker.io/}" "$build_root/node-preloaded.txt" ||
@@ -249,7 +275,7 @@ build_node() {
 }
 
 for i in $(images); do
-  if image_current "$i"; then
+  if ! $rebuild && image_current "$i"; then
     log "$i: current ($(tags_of "$i" | head -n1))"
     continue
   fi
@@ -271,4 +297,8 @@ if [[ ${#timings[@]} -gt 0 ]]; then
   } | tee -a "$times_log" >&2
 fi
 log "done in $((SECONDS - total_start))s"
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "$(images | tr ' ' '\n' | while read -r i; do tags_of "$i"; done | sed 's/[.]/[.]/g' | paste -sd'|')" >&2 || true
+for i in $(images); do
+  for t in $(tags_of "$i"); do
+    printf '  %-84s %5s MB\n' "$t" $(($(docker image inspect -f '{{.Size}}' "$t") / 1000000))
+  done
+done >&2

@@ -19,6 +19,12 @@ ETCD_IMAGE_TAG=3.6.8-0
 PAUSE_TAGS="3.10.2 3.10" # kubeadm's, and the node containerd config's sandbox_image
 CRICTL_VERSION=v1.37.0
 KINDNETD_IMAGE=docker.io/kindest/kindnetd:v20260528-9350166c # kind v0.32.0's default CNI manifest
+# kind v0.32.0's default storage manifest's images; the provisioner is built
+# from rancher's module at the newest version the module proxy serves (kind's
+# own image has v0.0.34).
+LOCAL_PATH_PROVISIONER_IMAGE=docker.io/kindest/local-path-provisioner:v20260521-9fb22683
+LOCAL_PATH_HELPER_IMAGE=docker.io/kindest/local-path-helper:v20260131-7181c60a
+LOCAL_PATH_VERSION=v0.0.30
 BUSYBOX_TAG=1.37
 REDIS_IMAGE=public.ecr.aws/docker/library/redis:8.2.3-alpine
 ARGOCD_IMAGE=quay.io/argoproj/argocd:$ARGOCD_VERSION
@@ -29,7 +35,7 @@ LABEL_KEY=gitops-e2e.key
 
 # Every image (a name here) and its tags. The node image comes last: it
 # preloads every other one except the base.
-images() { echo base pause kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd coredns kindnetd argocd redis busybox fastapi-agent node; }
+images() { echo base pause kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd coredns kindnetd local-path-provisioner local-path-helper argocd redis busybox fastapi-agent node; }
 preloaded() { images | tr ' ' '\n' | grep -vx -e base -e node; }
 
 tags_of() {
@@ -40,6 +46,8 @@ tags_of() {
     etcd) echo "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" ;;
     coredns) echo "registry.k8s.io/coredns/coredns:$COREDNS_VERSION" ;;
     kindnetd) echo "$KINDNETD_IMAGE" ;;
+    local-path-provisioner) echo "$LOCAL_PATH_PROVISIONER_IMAGE" ;;
+    local-path-helper) echo "$LOCAL_PATH_HELPER_IMAGE" ;;
     argocd) echo "$ARGOCD_IMAGE" ;;
     redis) echo "$REDIS_IMAGE" ;;
     busybox) echo "docker.io/library/busybox:$BUSYBOX_TAG" ;;
@@ -57,6 +65,8 @@ versions_of() {
     etcd) echo "etcd $ETCD_VERSION as $ETCD_IMAGE_TAG" ;;
     coredns) echo "coredns $COREDNS_VERSION" ;;
     kindnetd) echo "kindnetd.sh" ;;
+    local-path-provisioner) echo "local-path-provisioner $LOCAL_PATH_VERSION" ;;
+    local-path-helper) echo "base" ;;
     argocd) echo "argocd $ARGOCD_VERSION helm $HELM_VERSION kustomize $KUSTOMIZE_VERSION" ;;
     redis) echo "debian redis-server" ;;
     busybox) echo "debian busybox-static" ;;
