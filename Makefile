@@ -100,14 +100,20 @@ docker-env:
 docker-env-stop:
 	tests/kind/docker-env.sh stop
 
-.PHONY: kind-images kind-status
+.PHONY: kind-images kind-status kind-verify
 
 ## kind-images: everything a real kind cluster with Argo CD as pods needs,
 ## built here (kind, the node image gitops-e2e.local/kind-node:<k8s version>
 ## with the control plane, kindnetd, Argo CD, redis, busybox and the lesson's
 ## agent preloaded); skips what is current; prints the cold build time.
 kind-images: toolchain docker-env
+	@./.ci/install-deps kind
 	tests/kind/build-images.sh
+
+## kind-verify: the hand check as a script (tests/kind/verify.sh): a 3-node
+## cluster, cross-node pods, Argo CD as pods, an Application; deleted after.
+kind-verify: kind-images
+	tests/kind/verify.sh
 
 ## kind-status: `ready`, or the one reason the kind environment is not.
 kind-status:
