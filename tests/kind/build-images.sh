@@ -281,11 +281,16 @@ for i in $(images); do
   fi
   log "$i: building $(tags_of "$i" | tr '\n' ' ')"
   start=$SECONDS
+  old_ids=$(for t in $(tags_of "$i"); do docker image inspect -f '{{.Id}}' "$t" 2>/dev/null || true; done | sort -u)
   case $i in
     kube-apiserver | kube-controller-manager | kube-scheduler) build_control_plane "$i" ;;
     *) "build_$i" ;;
   esac
   image_current "$i" || die "$i: built, but its tags do not carry key $(key_of "$i")"
+  # The versions this build replaced: removed unless still tagged or used by a container.
+  for id in $old_ids; do
+    [[ -n $(docker image inspect -f '{{join .RepoTags " "}}' "$id" 2>/dev/null) ]] || docker rmi "$id" >/dev/null 2>&1 || true
+  done
   log "$i: built in $((SECONDS - start))s"
   timed "$i" $((SECONDS - start))
 done
