@@ -5,8 +5,10 @@
 //! The marks: every run directory is `$TMPDIR/gitops-e2e-run-*` and holds an
 //! `owner` file (the harness's pid and start time); every process the harness
 //! starts (kwok components, Argo CD, redis) carries [`RUN_ENV`] in its
-//! environment, naming a path inside its run directory. A run whose owner is
-//! gone is left over.
+//! environment, naming a path inside its run directory; every kind cluster
+//! of a run is named `gitops-e2e-<run id>-…` and every container it starts
+//! (the repository servers) carries the label `io.gitops-e2e.run=<run id>`.
+//! A run whose owner is gone is left over.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +35,10 @@ pub struct Leftover {
     /// Whether the directory itself still exists.
     pub dir_exists: bool,
     pub processes: Vec<Process>,
+    /// Its kind clusters (found when Docker answers).
+    pub kind_clusters: Vec<String>,
+    /// Its containers, by id (found when Docker answers).
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,14 +70,100 @@ pub fn find(tmp: &Path) -> Vec<Leftover> {
             }
         }
     }
-    runs.into_iter()
+    let mut leftovers: Vec<Leftover> = runs
+        .into_iter()
         .filter(|(dir, _)| !owner_alive(dir))
         .map(|(run_dir, processes)| Leftover {
             dir_exists: run_dir.is_dir(),
             run_dir,
             processes,
+            kind_clusters: Vec::new(),
+            containers: Vec::new(),
+        })
+        .collect();
+    if !leftovers.is_empty() {
+        let clusters = kind_clusters();
+        for left in &mut leftovers {
+            let id = crate::runner::run_id(&left.run_dir);
+            let prefix = format!("gitops-e2e-{id}-");
+            left.kind_clusters = clusters
+                .iter()
+                .filter(|c| c.starts_with(&prefix))
+                .cloned()
+                .collect();
+            left.containers = labelled_containers(&id);
+        }
+    }
+    leftovers
+}
+
+/// kind clusters named like a run's whose run has no directory in `tmp`: a
+/// run that used another temporary directory, or one whose directory was
+/// removed while its clusters could not be. Listed, never removed: nothing
+/// here says their run is over.
+pub fn orphan_kind_clusters(tmp: &Path) -> Vec<String> {
+    let ids: Vec<String> = std::fs::read_dir(tmp)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(RUN_DIR_PREFIX))
+        .map(|e| crate::runner::run_id(&e.path()))
+        .collect();
+    kind_clusters()
+        .into_iter()
+        .filter(|c| {
+            !ids.iter()
+                .any(|id| c.starts_with(&format!("gitops-e2e-{id}-")))
         })
         .collect()
+}
+
+/// The kind binary: the toolchain's, else the one on `PATH`.
+fn kind_binary() -> PathBuf {
+    crate::toolchain::Toolchain::locate()
+        .map(|t| t.bin("kind"))
+        .ok()
+        .filter(|b| b.is_file())
+        .unwrap_or_else(|| "kind".into())
+}
+
+/// Runs a docker-side command for at most 30 s (`timeout` from coreutils);
+/// its stdout lines, or none when it fails (no Docker, no kind).
+fn lines_of(program: &Path, args: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new("timeout")
+        .arg("30")
+        .arg(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn kind_clusters() -> Vec<String> {
+    lines_of(&kind_binary(), &["get", "clusters"])
+        .into_iter()
+        .filter(|c| c.starts_with("gitops-e2e-"))
+        .collect()
+}
+
+fn labelled_containers(run_id: &str) -> Vec<String> {
+    let label = format!(
+        "label={}={run_id}",
+        crate::argocd::repo_containers::RUN_LABEL
+    );
+    lines_of(
+        Path::new("docker"),
+        &["ps", "-a", "--filter", &label, "--format", "{{.ID}}"],
+    )
 }
 
 /// Stops a leftover's processes (their whole groups: SIGTERM, then SIGKILL
@@ -91,6 +183,31 @@ pub fn remove(leftover: &Leftover, grace: Duration) -> std::io::Result<()> {
             // SAFETY: kill only sends a signal to a process marked as ours.
             unsafe { libc::kill(p.pid as libc::pid_t, libc::SIGKILL) };
         }
+    }
+    for cluster in &leftover.kind_clusters {
+        // kind edits the kubeconfig it is given: the run's, never the user's.
+        let kubeconfig = leftover
+            .run_dir
+            .join("kind")
+            .join(format!("{cluster}.kubeconfig"));
+        let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+        let deleted = lines_of(
+            &kind_binary(),
+            &[
+                "delete",
+                "cluster",
+                "--name",
+                cluster,
+                "--kubeconfig",
+                &kubeconfig,
+            ],
+        );
+        drop(deleted);
+    }
+    if !leftover.containers.is_empty() {
+        let mut args = vec!["rm", "-f", "-v"];
+        args.extend(leftover.containers.iter().map(String::as_str));
+        drop(lines_of(Path::new("docker"), &args));
     }
     let dir = &leftover.run_dir;
     let ours = dir

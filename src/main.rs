@@ -123,6 +123,15 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
 fn clean(dry_run: bool) -> Result<u8, Error> {
     let tmp = std::env::temp_dir();
     let leftovers = gitops_e2e::clean::find(&tmp);
+    let orphans = gitops_e2e::clean::orphan_kind_clusters(&tmp);
+    for c in &orphans {
+        let c = report::terminal_safe(c);
+        println!(
+            "kind cluster {c}: no run directory in {} (its run used another TMPDIR, or its \
+             teardown failed); not removed: `kind delete cluster --name {c}` removes it",
+            tmp.display()
+        );
+    }
     if leftovers.is_empty() {
         println!("nothing left by earlier runs in {}", tmp.display());
         return Ok(exit::PASSED);
@@ -137,6 +146,12 @@ fn clean(dry_run: bool) -> Result<u8, Error> {
         for p in &left.processes {
             let command: String = p.command.chars().take(120).collect();
             println!("  process {} {}", p.pid, report::terminal_safe(&command));
+        }
+        for c in &left.kind_clusters {
+            println!("  kind cluster {}", report::terminal_safe(c));
+        }
+        for c in &left.containers {
+            println!("  container {}", report::terminal_safe(c));
         }
         if dry_run {
             continue;

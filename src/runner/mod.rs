@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub use seams::{RUN_DIR_PREFIX, Seams};
+pub use seams::{RUN_DIR_PREFIX, Seams, run_id};
 pub use session::Session;
 
 use crate::argocd::api::ArgoApi;
