@@ -85,6 +85,8 @@ fuzz:
 bench: build
 	bench/plan.sh
 	bench/run-lesson.sh
+	@if tests/kind/status.sh >/dev/null && tests/kind/docker-env.sh; then PROVIDER=kind RUNS=1 bench/run-lesson.sh; \
+	else echo "lesson on kind: not measured ($$(tests/kind/status.sh))"; fi
 
 clean:
 	$(CARGO) clean

@@ -1,28 +1,43 @@
 #!/usr/bin/env bash
-# Time to verdict of the lesson's Part-3 scenario on kwok, cold (clusters and
-# Argo CD started from nothing), split by phase. Aim: under 60 s.
+# Time to verdict of the lesson's Part-3 scenario, cold (clusters and Argo CD
+# started from nothing), split by phase. Aim on kwok: under 60 s.
 #
-#   bench/run-lesson.sh                 3 runs of target/release/gitops-e2e
+#   bench/run-lesson.sh                 3 runs of target/release/gitops-e2e on kwok
 #   RUNS=5 BIN=/path/to/gitops-e2e bench/run-lesson.sh   another binary (e.g. an older build)
+#   PROVIDER=kind RUNS=1 bench/run-lesson.sh             on kind (needs `make kind-status` ready;
+#                                                        uses the locally built node image and
+#                                                        tests/kind/host-patches.yaml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-target/release/gitops-e2e}
 runs=${RUNS:-3}
+provider=${PROVIDER:-kwok}
+case $provider in
+  kwok) ;;
+  kind)
+    export GITOPS_E2E_KIND_NODE_IMAGE=${GITOPS_E2E_KIND_NODE_IMAGE:-gitops-e2e.local/kind-node:v1.36.3}
+    export GITOPS_E2E_KIND_PATCHES=${GITOPS_E2E_KIND_PATCHES:-tests/kind/host-patches.yaml}
+    ;;
+  *)
+    echo "PROVIDER=$provider: expected kwok or kind" >&2
+    exit 2
+    ;;
+esac
 [[ -n ${BIN:-} || -x $bin ]] || cargo build --release --quiet
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 for i in $(seq 1 "$runs"); do
   start=$(date +%s%N)
   code=0
-  CI=true "$bin" run scenarios/lesson/03-constraints.yaml --provider kwok --json "$dir/$i.json" \
+  CI=true "$bin" run scenarios/lesson/03-constraints.yaml --provider "$provider" --json "$dir/$i.json" \
     --diagnostics "$dir/diagnostics" >/dev/null 2>&1 || code=$?
   end=$(date +%s%N)
   echo "$code $(((end - start) / 1000000))" >"$dir/$i.wall"
 done
-python3 - "$dir" "$runs" "$bin" <<'PY'
+python3 - "$dir" "$runs" "$bin" "$provider" <<'PY'
 import json, statistics, sys
 from pathlib import Path
-d, runs, bin_ = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+d, runs, bin_, provider = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 walls, phases, steps, codes = [], {}, {}, []
 for i in range(1, runs + 1):
     code, wall = (int(x) for x in (d / f"{i}.wall").read_text().split())
@@ -34,7 +49,7 @@ for i in range(1, runs + 1):
     for s in report.get("steps", []):
         steps.setdefault(s["step"], []).append(s["duration_ms"])
 med = lambda xs: statistics.median(xs) / 1000
-print(f"lesson-03-constraints on kwok with {bin_}: exits {codes}")
+print(f"lesson-03-constraints on {provider} with {bin_}: exits {codes}")
 print(f"  wall clock (process start to exit, teardown included): median {med(walls):.1f} s,"
       f" min {min(walls) / 1000:.1f} s, max {max(walls) / 1000:.1f} s over {runs} runs")
 for name, xs in phases.items():
