@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Outcome, Report, Status};
+use super::{Outcome, Report, Status, SuiteReport};
 use crate::lint::Severity;
 
 pub fn render(report: &Report) -> String {
@@ -115,4 +115,67 @@ pub fn render(report: &Report) -> String {
 /// Escapes text for a table cell: pipes and newlines would break the row.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', "<br>")
+}
+
+/// Several scenarios: a table of verdicts, then each scenario's own summary
+/// folded (open when it did not pass).
+pub fn render_suite(suite: &SuiteReport) -> String {
+    let mut out = String::new();
+    let icon = if suite.passed() { "✅" } else { "❌" };
+    let shard = suite
+        .shard
+        .as_deref()
+        .map(|s| format!(" (shard {s})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "## {icon} gitops-e2e {}{shard}\n", suite.command);
+    let _ = writeln!(out, "{}\n", super::terminal::suite_verdict(suite));
+    if suite.scenarios.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "| | Scenario | File | Checks | Seconds |");
+    let _ = writeln!(out, "|---|---|---|---:|---:|");
+    for r in &suite.scenarios {
+        let checks: Vec<_> = r.steps.iter().flat_map(|s| &s.checks).collect();
+        let failed = checks.iter().filter(|c| c.outcome.is_failed()).count();
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | `{}` | {}/{} | {} |",
+            scenario_icon(r),
+            cell(&r.name),
+            cell(&r.file),
+            checks.len() - failed,
+            checks.len(),
+            r.total()
+                .map(|d| format!("{:.1}", d.as_secs_f64()))
+                .unwrap_or_default(),
+        );
+    }
+    out.push('\n');
+    for r in &suite.scenarios {
+        let open = if r.passed() { "" } else { " open" };
+        let _ = writeln!(
+            out,
+            "<details{open}><summary>{} <code>{}</code></summary>\n\n{}\n</details>\n",
+            scenario_icon(r),
+            html(&r.name),
+            render(r).trim_end()
+        );
+    }
+    out
+}
+
+fn scenario_icon(r: &Report) -> &'static str {
+    match &r.stopped {
+        Some(s) if s.kind == "interrupted" => "⏹️",
+        Some(_) => "⚠️",
+        None if r.passed() => "✅",
+        None => "❌",
+    }
+}
+
+/// Escapes text for HTML inside Markdown (a `<summary>`).
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

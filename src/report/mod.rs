@@ -5,12 +5,16 @@ mod collector;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 mod model;
 pub mod progress;
+pub mod read;
+mod suite;
 pub mod terminal;
 
 pub use collector::Collector;
 pub use model::*;
+pub use suite::{SuiteReport, Summary, worst};
 
 /// Text from input made safe for a terminal: control characters (an ANSI
 /// escape would clear the screen or forge a verdict) and bidirectional

@@ -1,13 +1,16 @@
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::check::{Check, Outcome, StepKind};
 use crate::lint::{Finding, Severity};
 
 /// Everything a `plan` or `run` found out.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+///
+/// It also reads back from its own JSON (`report merge`, `--shard-durations`);
+/// the types it borrows from `check` and `lint` are read in `read.rs`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// `plan`, `lint` or `run`.
     pub command: String,
@@ -15,25 +18,29 @@ pub struct Report {
     pub name: String,
     /// The file the command was given.
     pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// The Applications the ApplicationSet generates (offline plan).
+    #[serde(default)]
     pub applications: Vec<ApplicationSummary>,
+    #[serde(default, deserialize_with = "super::read::findings")]
     pub findings: Vec<Finding>,
     /// The steps, in order; `plan` has one, `run` has the five after it.
+    #[serde(default)]
     pub steps: Vec<StepResult>,
     /// Wall-clock time of each phase (cluster up, Argo CD ready, sync, …).
+    #[serde(default)]
     pub phases: Vec<Phase>,
     /// Where the diagnostics bundle of a failed run was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<String>,
     /// Set when the run stopped before its verdict: the checks above are
     /// those that completed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<Stopped>,
 }
 
-/// Why a run ended without a verdict of its own.
+/// Why a run ended without a verdict of its own (read back in `read.rs`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stopped {
     /// `environment`, `input` or `interrupted`.
@@ -44,27 +51,33 @@ pub struct Stopped {
     pub exit_code: u8,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplicationSummary {
     pub name: String,
     pub project: String,
     pub server: String,
     pub namespace: String,
     /// The scenario cluster `server` maps to, when it maps to one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     /// The rendered Application spec.
     pub spec: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
+    #[serde(deserialize_with = "super::read::step_kind")]
     pub step: StepKind,
+    #[serde(default, deserialize_with = "super::read::checks")]
     pub checks: Vec<Check>,
     /// Set when the step did not run at all, with why.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
-    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    #[serde(
+        rename = "duration_ms",
+        serialize_with = "millis",
+        deserialize_with = "super::read::millis"
+    )]
     pub duration: Duration,
 }
 
@@ -88,10 +101,14 @@ pub enum Status {
     Skipped,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub name: String,
-    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    #[serde(
+        rename = "duration_ms",
+        serialize_with = "millis",
+        deserialize_with = "super::read::millis"
+    )]
     pub duration: Duration,
 }
 
@@ -109,5 +126,26 @@ impl Report {
                 .iter()
                 .flat_map(|s| &s.checks)
                 .any(|c| c.outcome.is_failed())
+    }
+}
+
+impl Report {
+    /// The exit code this report stands for on its own: the stopped run's,
+    /// else 0 passed or 1 a check failed.
+    pub fn exit_code(&self) -> u8 {
+        match &self.stopped {
+            Some(s) => s.exit_code,
+            None if self.passed() => crate::error::exit::PASSED,
+            None => crate::error::exit::CHECK_FAILED,
+        }
+    }
+
+    /// The run's wall-clock time (its `total` phase), when it has one.
+    pub fn total(&self) -> Option<Duration> {
+        self.phases
+            .iter()
+            .rev()
+            .find(|p| p.name == "total")
+            .map(|p| p.duration)
     }
 }

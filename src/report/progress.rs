@@ -1,8 +1,9 @@
 //! Live progress on stderr: a spinner per running phase on a terminal, plain
-//! timestamped lines otherwise (pipes, files, `CI=true`).
+//! timestamped lines otherwise (pipes, files, `CI=true`). Scenarios that run
+//! side by side share one display, each line marked with its scenario.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -30,8 +31,18 @@ impl Progress {
         }
     }
 
-    fn line(&self, text: &str) {
-        let text = super::terminal_safe(text);
+    /// A sink for one of several scenarios running at once: its lines and
+    /// spinners start with `[label]`.
+    pub fn labelled(self: &Arc<Self>, label: impl Into<String>) -> Labelled {
+        Labelled {
+            progress: Arc::clone(self),
+            label: format!("[{}] ", label.into()),
+        }
+    }
+
+    fn line(&self, label: &str, text: &str) {
+        let text = format!("{label}{text}");
+        let text = super::terminal_safe(&text);
         let stamp = format!("[{:6.1}s] ", self.started.elapsed().as_secs_f64());
         match &self.bars {
             Some((multi, _)) => {
@@ -52,6 +63,25 @@ impl Default for Progress {
 
 impl Sink for Progress {
     fn emit(&self, event: Event) {
+        self.emit_as("", event);
+    }
+}
+
+/// [`Progress`] for one scenario among several.
+pub struct Labelled {
+    progress: Arc<Progress>,
+    label: String,
+}
+
+impl Sink for Labelled {
+    fn emit(&self, event: Event) {
+        self.progress.emit_as(&self.label, event);
+    }
+}
+
+impl Progress {
+    /// Shows `event`; `label` (empty for a lone scenario) starts every line.
+    fn emit_as(&self, label: &str, event: Event) {
         match event {
             Event::PhaseStarted { name } => match &self.bars {
                 Some((multi, bars)) => {
@@ -60,22 +90,27 @@ impl Sink for Progress {
                         ProgressStyle::with_template("{spinner} {msg} {elapsed}")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
-                    bar.set_message(name.clone());
+                    let name = format!("{label}{name}");
+                    bar.set_message(super::terminal_safe(&name).into_owned());
                     bar.enable_steady_tick(Duration::from_millis(120));
                     if let Ok(mut bars) = bars.lock() {
                         bars.push((name, bar));
                     }
                 }
-                None => self.line(&format!("{name} ..")),
+                None => self.line(label, &format!("{name} ..")),
             },
             Event::PhaseFinished { name, duration } => {
+                let key = format!("{label}{name}");
                 if let Some((_, bars)) = &self.bars
                     && let Ok(mut bars) = bars.lock()
-                    && let Some(i) = bars.iter().position(|(n, _)| *n == name)
+                    && let Some(i) = bars.iter().position(|(n, _)| *n == key)
                 {
                     bars.remove(i).1.finish_and_clear();
                 }
-                self.line(&format!("{name}: done in {:.1}s", duration.as_secs_f64()));
+                self.line(
+                    label,
+                    &format!("{name}: done in {:.1}s", duration.as_secs_f64()),
+                );
             }
             Event::Check { step, check } => {
                 let app = check
@@ -92,15 +127,15 @@ impl Sink for Progress {
                         format!("  skip  {} {app}{} ({reason})", step.title(), check.name)
                     }
                 };
-                self.line(&text);
+                self.line(label, &text);
             }
             Event::StepFinished {
                 step,
                 skipped: Some(why),
                 ..
-            } => self.line(&format!("step {} skipped: {why}", step.title())),
+            } => self.line(label, &format!("step {} skipped: {why}", step.title())),
             Event::StepFinished { .. } => {}
-            Event::Note(text) => self.line(&text),
+            Event::Note(text) => self.line(label, &text),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Outcome, Report, Status};
+use super::{Outcome, Report, Status, SuiteReport};
 use crate::lint::{Finding, Severity};
 
 /// The report as text; whatever came from input is made terminal-safe.
@@ -170,6 +170,103 @@ pub fn verdict(report: &Report) -> String {
         text.push_str(&format!("; the run stopped: {}", stopped.reason));
     }
     text
+}
+
+/// Several scenarios: each one's verdict line (with its failed checks), then
+/// the total. Each scenario's full report is in `--json` and `--markdown`.
+pub fn render_suite(suite: &SuiteReport) -> String {
+    super::terminal_safe(&render_suite_raw(suite)).into_owned()
+}
+
+/// How many failed checks a scenario's summary lists before "and N more".
+const FAILURES_SHOWN: usize = 10;
+
+fn render_suite_raw(suite: &SuiteReport) -> String {
+    let mut out = String::new();
+    let shard = suite
+        .shard
+        .as_deref()
+        .map(|s| format!(", shard {s}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {} {}{shard}",
+        suite.command,
+        suite.scenarios.len(),
+        plural(suite.scenarios.len(), "scenario")
+    );
+    let width = suite
+        .scenarios
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for r in &suite.scenarios {
+        let word = match &r.stopped {
+            Some(s) if s.kind == "interrupted" => "INTERRUPTED",
+            Some(_) => "STOPPED",
+            None if r.passed() => "PASSED",
+            None => "FAILED",
+        };
+        let time = r
+            .total()
+            .map(|d| format!("{:>7.1} s", d.as_secs_f64()))
+            .unwrap_or_default();
+        let _ = writeln!(out, "\n{word:11} {:width$}  {time}  {}", r.name, r.file);
+        let _ = writeln!(out, "  {}", verdict(r));
+        let failed: Vec<_> = r
+            .steps
+            .iter()
+            .flat_map(|s| s.checks.iter().map(move |c| (s.step, c)))
+            .filter(|(_, c)| c.outcome.is_failed())
+            .collect();
+        for (step, check) in failed.iter().take(FAILURES_SHOWN) {
+            let app = check
+                .application
+                .as_deref()
+                .map(|a| format!("{a}: "))
+                .unwrap_or_default();
+            let reason = match &check.outcome {
+                Outcome::Failed { reason } => reason.as_str(),
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "  FAIL  {} {app}{} — {reason}",
+                step.title(),
+                check.name
+            );
+        }
+        if failed.len() > FAILURES_SHOWN {
+            let _ = writeln!(out, "  … and {} more", failed.len() - FAILURES_SHOWN);
+        }
+        if let Some(dir) = &r.diagnostics {
+            let _ = writeln!(out, "  diagnostics written to {dir}");
+        }
+    }
+    let _ = writeln!(out, "\n{}", suite_verdict(suite));
+    out
+}
+
+/// The suite's last line: how many scenarios passed, and the exit code.
+pub fn suite_verdict(suite: &SuiteReport) -> String {
+    let s = suite.summary();
+    let word = match s.exit_code {
+        crate::error::exit::PASSED => "PASSED",
+        crate::error::exit::CHECK_FAILED => "FAILED",
+        crate::error::exit::INTERRUPTED => "INTERRUPTED",
+        _ => "STOPPED",
+    };
+    format!(
+        "{word}: {} of {} {} passed, {} failed, {} stopped, in {:.1} s (exit {})",
+        s.passed,
+        s.scenarios,
+        plural(s.scenarios, "scenario"),
+        s.failed,
+        s.stopped,
+        suite.duration.as_secs_f64(),
+        s.exit_code
+    )
 }
 
 fn plural(n: usize, word: &str) -> String {
