@@ -31,11 +31,19 @@ pub enum Command {
     Plan(PlanArgs),
     /// Lint ApplicationSet and Application manifests, without a scenario.
     Lint(LintArgs),
-    /// Run a scenario live: clusters, Argo CD, then dry-run, diff, count, sync, assert.
+    /// Run scenarios live: clusters, Argo CD, then dry-run, diff, count, sync, assert.
     ///
     /// Clusters and Argo CD are torn down at the end, also on failure or
     /// Ctrl-C, unless --keep is given.
-    Run(RunArgs),
+    ///
+    /// One scenario file: its report, as always. Several paths, a directory
+    /// or --shard: the scenarios run side by side (--jobs) into one combined
+    /// report, and the exit code is the worst of theirs (130 interrupted,
+    /// then 3, 2, 1, 0).
+    Run(Box<RunArgs>),
+    /// Work with reports written by earlier runs.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Print the JSON Schema of scenario files.
     Schema,
     /// Say whether live runs can start on this machine, and if not, why
@@ -54,10 +62,42 @@ pub struct CleanArgs {
     pub dry_run: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge the JSON reports of a suite's shards (or of single runs) into
+    /// one report: each scenario once, the exit code the worst of theirs.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `run --json` (combined or one scenario's).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file.
-    pub file: PathBuf,
+    /// Scenario files, or directories whose `*.yaml`/`*.yml` files with
+    /// `kind: Scenario` are taken (recursively, sorted; dot-directories and
+    /// symbolic links inside are not followed).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// How many scenarios run at once (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Run only shard K of N (1-based) of the scenarios found: a CI matrix
+    /// runs one shard per machine and `report merge` joins their reports.
+    /// The split is by sorted path relative to the current directory.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::suite::shard::Shard>,
+    /// A JSON report of an earlier run of the suite: --shard then balances
+    /// the shards by its recorded durations (a scenario without one counts
+    /// as the mean) instead of round-robin.
+    #[arg(long, value_name = "REPORT.json", requires = "shard")]
+    pub shard_durations: Option<PathBuf>,
     /// Where the clusters come from (default: the scenario's `provider`).
     #[arg(long, value_enum)]
     pub provider: Option<ProviderArg>,
@@ -156,6 +196,14 @@ fn parse_context(text: &str) -> Result<(String, String), String> {
             Ok((name.to_string(), context.to_string()))
         }
         _ => Err(format!("`{text}` is not NAME=CONTEXT")),
+    }
+}
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least one scenario must be able to run: N must be 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
     }
 }
 

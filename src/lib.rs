@@ -22,5 +22,6 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod steps;
+pub mod suite;
 pub mod toolchain;
 pub mod yaml;

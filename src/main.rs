@@ -1,19 +1,24 @@
 //! The `gitops-e2e` binary: parse the command line, run the command, print
 //! its report, and turn the outcome into an exit code.
 
+use std::collections::BTreeMap;
 use std::error::Error as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 
-use gitops_e2e::cli::{Cli, Command, Format, OutputArgs, ProviderArg, RunArgs};
+use gitops_e2e::cli::{
+    Cli, Command, Format, MergeArgs, OutputArgs, ProviderArg, ReportCommand, RunArgs,
+};
 use gitops_e2e::error::{Error, exit};
 use gitops_e2e::report::progress::Progress;
-use gitops_e2e::report::{self, Report};
+use gitops_e2e::report::{self, Report, SuiteReport};
 use gitops_e2e::runner::{self, RunOptions};
 use gitops_e2e::scenario::ProviderKind;
-use gitops_e2e::{lint, plan, scenario};
+use gitops_e2e::{lint, plan, scenario, suite};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -57,7 +62,15 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let report = plan::lint_files(&args.files)?;
             emit(&report, &args.output)
         }
-        Command::Run(args) => run_scenario(args),
+        Command::Run(args) => {
+            let single = matches!(args.paths.as_slice(), [one] if !one.is_dir());
+            if single && args.shard.is_none() {
+                run_scenario(args)
+            } else {
+                run_suite(args)
+            }
+        }
+        Command::Report(ReportCommand::Merge(args)) => merge(args),
         Command::Doctor => match gitops_e2e::toolchain::missing_for_live_runs() {
             None => {
                 let bin = gitops_e2e::toolchain::Toolchain::locate()
@@ -83,9 +96,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-fn run_scenario(args: RunArgs) -> Result<u8, Error> {
-    let plan = plan::plan_file(&args.file)?;
-    let opts = RunOptions {
+fn run_options(args: &RunArgs) -> RunOptions {
+    RunOptions {
         provider: args.provider.map(|p| match p {
             ProviderArg::Kind => ProviderKind::Kind,
             ProviderArg::Kwok => ProviderKind::Kwok,
@@ -104,11 +116,21 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
             patches: args.kind_patches.clone(),
         },
         load_images: args.load_images.clone(),
-    };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment {
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Runtime::new().map_err(|e| Error::Environment {
         context: "cannot start the async runtime".into(),
         source: e.into(),
-    })?;
+    })
+}
+
+/// One scenario file: its own report, as `run` always wrote it.
+fn run_scenario(args: Box<RunArgs>) -> Result<u8, Error> {
+    let plan = plan::plan_file(&args.paths[0])?;
+    let opts = run_options(&args);
+    let runtime = runtime()?;
     let progress = Progress::new();
     let outcome = runtime.block_on(runner::run(plan, opts, &progress));
     // Every verdict writes its reports: a run that stopped still says which
@@ -118,6 +140,101 @@ fn run_scenario(args: RunArgs) -> Result<u8, Error> {
         Some(e) => Err(e),
         None => Ok(code),
     }
+}
+
+/// Several scenarios (or a directory, or a shard): one combined report.
+fn run_suite(args: Box<RunArgs>) -> Result<u8, Error> {
+    let started = std::time::Instant::now();
+    let cwd = std::env::current_dir().map_err(|source| Error::File {
+        action: "read",
+        path: ".".into(),
+        source,
+    })?;
+    let found = suite::discover::discover(&args.paths, &cwd)?;
+    if found.is_empty() {
+        return Err(Error::Input {
+            message: "no scenarios (YAML files with `kind: Scenario`) in the paths given".into(),
+            help: None,
+        });
+    }
+    let keys: Vec<String> = found
+        .iter()
+        .map(|f| suite::discover::key(f, &cwd))
+        .collect();
+    let chosen: Vec<String> = match args.shard {
+        Some(shard) => {
+            let durations = match &args.shard_durations {
+                Some(path) => Some(recorded_durations(path)?),
+                None => None,
+            };
+            suite::shard::select(&keys, shard, durations.as_ref())
+                .into_iter()
+                .map(|i| keys[i].clone())
+                .collect()
+        }
+        None => keys,
+    };
+    let jobs = args.jobs.unwrap_or_else(suite::default_jobs);
+    let opts = run_options(&args);
+    let progress = Arc::new(Progress::new());
+    let files = chosen.iter().map(PathBuf::from).collect();
+    let scenarios = runtime()?.block_on(suite::run(files, opts, jobs, progress));
+    let suite = SuiteReport {
+        command: "run".into(),
+        shard: args.shard.map(|s| s.to_string()),
+        duration: started.elapsed(),
+        scenarios,
+    };
+    emit_suite(&suite, &args.output)
+}
+
+/// Each scenario's recorded time (its `total`) in a JSON report, by file.
+fn recorded_durations(path: &Path) -> Result<BTreeMap<String, Duration>, Error> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    Ok(report::read::read_file(path)?
+        .scenarios
+        .iter()
+        .filter_map(|r| {
+            let key = suite::discover::key(Path::new(&r.file), &cwd);
+            r.total().map(|t| (key, t))
+        })
+        .collect())
+}
+
+fn merge(args: MergeArgs) -> Result<u8, Error> {
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| Ok((f.clone(), report::read::read_file(f)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let merged = report::merge::merge(inputs)?;
+    for warning in &merged.warnings {
+        eprintln!("warning: {}", report::terminal_safe(warning));
+    }
+    emit_suite(&merged.report, &args.output)
+}
+
+/// The combined report on stdout and in the requested files; the suite's
+/// exit code.
+fn emit_suite(suite: &SuiteReport, output: &OutputArgs) -> Result<u8, Error> {
+    match output.format {
+        Format::Text => print!("{}", report::terminal::render_suite(suite)),
+        Format::Json => print!("{}", report::json::render_suite(suite)),
+    }
+    let files = [
+        (
+            &output.json,
+            report::json::render_suite as fn(&SuiteReport) -> String,
+        ),
+        (&output.junit, report::junit::render_suite),
+        (&output.markdown, report::markdown::render_suite),
+    ];
+    for (path, render) in files {
+        if let Some(path) = path {
+            write_file(path, &render(suite))?;
+        }
+    }
+    Ok(suite.exit_code())
 }
 
 fn clean(dry_run: bool) -> Result<u8, Error> {
