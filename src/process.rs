@@ -261,17 +261,41 @@ pub fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// A loopback port nothing listens on now: bound to port 0 and released (the
-/// kernel does not hand it out again soon).
+/// A loopback port nothing listens on now: bound to port 0 and released.
+///
+/// Components that get these ports bind them later, and clusters and Argo CD
+/// start at the same time, so a port handed out once is never handed out
+/// again by this process: the kernel may give a released port back at once.
 pub fn free_port() -> Result<u16, std::io::Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..100 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if given.insert(port) {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "no loopback port that was not handed out already",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_ports_are_never_handed_out_twice() {
+        let ports: Vec<u16> = (0..200).map(|_| free_port().unwrap()).collect();
+        let unique: std::collections::BTreeSet<&u16> = ports.iter().collect();
+        assert_eq!(unique.len(), ports.len());
+    }
 
     #[test]
     fn search_path_puts_the_given_directories_first() {

@@ -86,10 +86,7 @@ impl Provider for Existing {
         "existing"
     }
 
-    async fn up(
-        &mut self,
-        clusters: &[ClusterRequest],
-    ) -> Result<Vec<Provisioned>, ProvisionError> {
+    async fn up(&self, clusters: &[ClusterRequest]) -> Result<Vec<Provisioned>, ProvisionError> {
         let available: Vec<String> = self
             .kubeconfig
             .contexts

@@ -66,7 +66,7 @@ pub struct Kind {
     /// kind cluster names prefix, unique per run.
     prefix: String,
     /// kind clusters this run asked for, created or not: all are deleted.
-    created: Vec<String>,
+    created: std::sync::Mutex<Vec<String>>,
 }
 
 impl Kind {
@@ -79,7 +79,7 @@ impl Kind {
             dir: run_dir.join("kind"),
             kubeconfigs: run_dir.join("kubeconfigs"),
             prefix: format!("gitops-e2e-{run_id}"),
-            created: Vec::new(),
+            created: Default::default(),
         }
     }
 
@@ -327,10 +327,7 @@ impl Provider for Kind {
         "kind"
     }
 
-    async fn up(
-        &mut self,
-        clusters: &[ClusterRequest],
-    ) -> Result<Vec<Provisioned>, ProvisionError> {
+    async fn up(&self, clusters: &[ClusterRequest]) -> Result<Vec<Provisioned>, ProvisionError> {
         let unavailable = |source: anyhow::Error| ProvisionError::Unavailable {
             provider: "kind",
             source,
@@ -350,7 +347,10 @@ impl Provider for Kind {
             .iter()
             .map(|c| self.cluster_name(&c.name))
             .collect();
-        self.created.extend(names);
+        self.created
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(names);
         let this = &*self;
         let patches = &patches;
         join_all(clusters.iter().map(|c| this.create(c, patches)))
@@ -376,8 +376,13 @@ impl Provider for Kind {
                     )),
                 })?;
         }
+        let created = self
+            .created
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let this = &*self;
-        let loads = this.created.iter().map(|cluster| async move {
+        let loads = created.iter().map(|cluster| async move {
             this.kind_cmd()
                 .args(["load", "docker-image", "--name", cluster])
                 .args(images)
@@ -397,8 +402,13 @@ impl Provider for Kind {
     }
 
     async fn down(&mut self) -> Vec<String> {
+        let created = std::mem::take(
+            self.created
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let this = &*self;
-        let deletions = this.created.iter().map(|name| async move {
+        let deletions = created.iter().map(|name| async move {
             // Its own kubeconfig: kind edits the file it is given, never the user's.
             let delete = this
                 .kind_cmd()
@@ -413,9 +423,7 @@ impl Provider for Kind {
                 )),
             }
         });
-        let problems = join_all(deletions).await.into_iter().flatten().collect();
-        self.created.clear();
-        problems
+        join_all(deletions).await.into_iter().flatten().collect()
     }
 
     fn keep_instructions(&self) -> String {

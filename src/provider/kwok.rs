@@ -31,7 +31,7 @@ pub struct Kwok {
     /// kwokctl cluster names prefix, unique per run.
     prefix: String,
     /// kwokctl clusters this run asked for, created or not: all are deleted.
-    created: Vec<String>,
+    created: std::sync::Mutex<Vec<String>>,
 }
 
 impl Kwok {
@@ -41,7 +41,7 @@ impl Kwok {
             workdir: run_dir.join("kwok"),
             kubeconfigs: run_dir.join("kubeconfigs"),
             prefix: format!("gitops-e2e-{run_id}"),
-            created: Vec::new(),
+            created: Default::default(),
         }
     }
 
@@ -162,13 +162,16 @@ async fn wait_api_ready(client: &kube::Client) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {
         let req = http::Request::get("/readyz").body(Vec::new())?;
-        match client.request_text(req).await {
-            Ok(body) if body.trim() == "ok" => return Ok(()),
+        // Each request is bounded: one that hangs must not eat the budget.
+        let answer = tokio::time::timeout(Duration::from_secs(5), client.request_text(req)).await;
+        match answer {
+            Ok(Ok(body)) if body.trim() == "ok" => return Ok(()),
             result => {
                 if started.elapsed() > API_READY_TIMEOUT {
                     let why = match result {
-                        Ok(body) => body,
-                        Err(e) => e.to_string(),
+                        Ok(Ok(body)) => body,
+                        Ok(Err(e)) => e.to_string(),
+                        Err(_) => "/readyz did not answer within 5s".to_string(),
                     };
                     anyhow::bail!("API server not ready after {API_READY_TIMEOUT:?}: {why}");
                 }
@@ -214,10 +217,7 @@ impl Provider for Kwok {
         false
     }
 
-    async fn up(
-        &mut self,
-        clusters: &[ClusterRequest],
-    ) -> Result<Vec<Provisioned>, ProvisionError> {
+    async fn up(&self, clusters: &[ClusterRequest]) -> Result<Vec<Provisioned>, ProvisionError> {
         let version = self
             .kube_version()
             .await
@@ -226,11 +226,14 @@ impl Provider for Kwok {
                 source,
             })?;
         // Recorded before creating: a cluster that half-started is deleted too.
-        self.created.extend(
-            clusters
-                .iter()
-                .map(|c| format!("{}-{}", self.prefix, c.name)),
-        );
+        self.created
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(
+                clusters
+                    .iter()
+                    .map(|c| format!("{}-{}", self.prefix, c.name)),
+            );
         // All at once: each cluster has its own ports.
         let this = &*self;
         let version = version.as_str();
@@ -244,8 +247,13 @@ impl Provider for Kwok {
     }
 
     async fn down(&mut self) -> Vec<String> {
+        let created = std::mem::take(
+            self.created
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let this = &*self;
-        let deletions = this.created.iter().map(|name| async move {
+        let deletions = created.iter().map(|name| async move {
             this.kwokctl()
                 .args(["delete", "cluster", "--name", name])
                 .output()
@@ -253,9 +261,7 @@ impl Provider for Kwok {
                 .err()
                 .map(|e| format!("cannot delete kwok cluster `{name}`: {e}"))
         });
-        let problems = join_all(deletions).await.into_iter().flatten().collect();
-        self.created.clear();
-        problems
+        join_all(deletions).await.into_iter().flatten().collect()
     }
 
     fn keep_instructions(&self) -> String {

@@ -122,13 +122,14 @@ impl ProvisionError {
 }
 
 #[async_trait::async_trait]
-pub trait Provider: Send {
+pub trait Provider: Send + Sync {
     /// `kwok`, `kind` or `existing`, for messages and reports.
     fn name(&self) -> &'static str;
 
-    /// Brings every requested cluster up (in parallel where it can).
-    async fn up(&mut self, clusters: &[ClusterRequest])
-    -> Result<Vec<Provisioned>, ProvisionError>;
+    /// Brings every requested cluster up (in parallel where it can). Takes
+    /// `&self`, so that the runner can bring the hub up alongside the other
+    /// clusters and start Argo CD on it as soon as it answers.
+    async fn up(&self, clusters: &[ClusterRequest]) -> Result<Vec<Provisioned>, ProvisionError>;
 
     /// Takes down everything it created; returns what could not be removed.
     async fn down(&mut self) -> Vec<String>;

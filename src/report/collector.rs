@@ -19,6 +19,9 @@ struct State {
     pending: Vec<(StepKind, Check)>,
     steps: Vec<StepResult>,
     phases: Vec<Phase>,
+    /// Phase names in the order they started: phases that overlap (the
+    /// other clusters and Argo CD) are reported in that order.
+    started: Vec<String>,
 }
 
 /// Phases that are part of a step: their times are the steps' own.
@@ -32,8 +35,16 @@ impl Sink for Collector {
             return;
         };
         match event {
+            Event::PhaseStarted { name } if !is_step_phase(&name) => {
+                state.started.push(name);
+            }
             Event::PhaseFinished { name, duration } if !is_step_phase(&name) => {
                 state.phases.push(Phase { name, duration });
+                let State {
+                    phases, started, ..
+                } = &mut *state;
+                let order = |p: &Phase| started.iter().position(|s| *s == p.name);
+                phases.sort_by_key(|p| order(p).unwrap_or(usize::MAX));
             }
             Event::Check { step, check } => state.pending.push((step, check)),
             Event::StepFinished {

@@ -285,25 +285,28 @@ impl<'a> Runner<'a> {
         self.loaded.timeouts.setup
     }
 
-    /// Clusters, Argo CD, repositories, cluster registrations: then the steps
-    /// get their view of it all.
+    /// Clusters and Argo CD, repositories, cluster registrations: then the
+    /// steps get their view of it all.
     async fn setup(&mut self) -> Result<(), Error> {
-        self.phase("clusters up", async |r| r.provision().await)
-            .await?;
+        self.clusters_and_argocd().await?;
         if !self.images().is_empty() {
             self.phase("images loaded", async |r| r.load_images().await)
                 .await?;
         }
-        self.phase("Argo CD ready", async |r| r.start_argocd().await)
-            .await?;
         self.phase("repositories served", async |r| r.serve_repos().await)
             .await?;
         self.phase("clusters registered", async |r| r.register_clusters().await)
             .await
     }
 
-    async fn provision(&mut self) -> Result<(), Error> {
-        let requests: Vec<ClusterRequest> = self
+    /// Every cluster comes up at once; Argo CD starts on the hub as soon as
+    /// the hub answers, while the other clusters are still coming up. Two
+    /// phases, "clusters up" (all of them) and "Argo CD ready" (from the
+    /// hub's readiness), which overlap. Both are awaited to their end, so
+    /// that teardown knows everything either started.
+    async fn clusters_and_argocd(&mut self) -> Result<(), Error> {
+        let hub_name = self.loaded.hub().name.clone();
+        let (hub_req, others): (Vec<ClusterRequest>, Vec<ClusterRequest>) = self
             .loaded
             .scenario
             .spec
@@ -320,21 +323,81 @@ impl<'a> Runner<'a> {
                     .or_else(|| c.context.clone()),
                 kind_config: self.loaded.kind_configs.get(&c.name).cloned(),
             })
-            .collect();
+            .partition(|r| r.name == hub_name);
         let timeout = self.setup_timeout();
-        let up = tokio::time::timeout(timeout, self.seams.provider.up(&requests));
-        self.clusters = match up.await {
-            Ok(result) => result.map_err(|e| env_error("cannot bring the clusters up", e))?,
-            Err(_) => {
-                return Err(env_error(
+        let namespace = self.loaded.scenario.spec.argocd.namespace.clone();
+        let argocd_dir = self.dir.path().join("argocd");
+        let sink = self.sink;
+        let started = Instant::now();
+        sink.emit(Event::PhaseStarted {
+            name: "clusters up".into(),
+        });
+        let Seams {
+            provider, argocd, ..
+        } = &mut self.seams;
+        let provider: &dyn crate::provider::Provider = provider.as_ref();
+        let up = |requests: Vec<ClusterRequest>| async move {
+            match tokio::time::timeout(timeout, provider.up(&requests)).await {
+                Ok(result) => result.map_err(|e| env_error("cannot bring the clusters up", e)),
+                Err(_) => Err(env_error(
                     "cannot bring the clusters up",
                     anyhow::anyhow!(
                         "not ready within {} (timeouts.setup)",
                         humantime::format_duration(timeout)
                     ),
-                ));
+                )),
             }
         };
+        // "clusters up" ends when the last of the two groups is up (or failed).
+        let groups_done = std::sync::atomic::AtomicUsize::new(0);
+        let group_done = || {
+            if groups_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                sink.emit(Event::PhaseFinished {
+                    name: "clusters up".into(),
+                    duration: started.elapsed(),
+                });
+            }
+        };
+        let hub_then_argocd = async {
+            let hub = up(hub_req).await;
+            group_done();
+            let hub = hub?;
+            let Some(hub) = hub.into_iter().next() else {
+                return Err(env_error(
+                    format!("the hub cluster `{hub_name}` is not running"),
+                    anyhow::anyhow!("the provider did not return it"),
+                ));
+            };
+            sink.emit(Event::PhaseStarted {
+                name: "Argo CD ready".into(),
+            });
+            let argocd_started = Instant::now();
+            let access = argocd
+                .start(&hub, &namespace, &argocd_dir, timeout)
+                .await
+                .map_err(|e| {
+                    env_error(format!("cannot start Argo CD on cluster `{}`", hub.name), e)
+                });
+            sink.emit(Event::PhaseFinished {
+                name: "Argo CD ready".into(),
+                duration: argocd_started.elapsed(),
+            });
+            Ok((hub, access))
+        };
+        let others_up = async {
+            let result = if others.is_empty() {
+                Ok(Vec::new())
+            } else {
+                up(others).await
+            };
+            group_done();
+            result
+        };
+        let (hub, others) = tokio::join!(hub_then_argocd, others_up);
+        let (hub, access) = hub?;
+        self.clusters.push(hub);
+        self.clusters.extend(others?);
+        self.argocd_api = Some(access?);
         let all = merged_kubeconfig(&self.clusters)
             .map_err(|e| env_error("cannot merge the clusters' kubeconfigs", e))?;
         let dir = self.dir.path().join("kubeconfigs");
@@ -374,34 +437,6 @@ impl<'a> Runner<'a> {
                 ),
             )),
         }
-    }
-
-    fn hub(&self) -> Result<&Provisioned, Error> {
-        let hub = &self.loaded.hub().name;
-        self.clusters
-            .iter()
-            .find(|c| &c.name == hub)
-            .ok_or_else(|| {
-                env_error(
-                    format!("the hub cluster `{hub}` is not running"),
-                    anyhow::anyhow!("the provider did not return it"),
-                )
-            })
-    }
-
-    async fn start_argocd(&mut self) -> Result<(), Error> {
-        let hub = self.hub()?.clone();
-        let namespace = self.loaded.scenario.spec.argocd.namespace.clone();
-        let dir = self.dir.path().join("argocd");
-        let timeout = self.setup_timeout();
-        let url = self
-            .seams
-            .argocd
-            .start(&hub, &namespace, &dir, timeout)
-            .await
-            .map_err(|e| env_error(format!("cannot start Argo CD on cluster `{}`", hub.name), e))?;
-        self.argocd_api = Some(url);
-        Ok(())
     }
 
     /// Serves each scenario repository the way the Applications use it: a
@@ -541,7 +576,7 @@ impl<'a> Runner<'a> {
     /// The diagnostics bundle of a failed run, in a new directory; problems
     /// writing it are reported, never fatal.
     async fn collect_diagnostics(&self) -> Option<PathBuf> {
-        let files = self.seams.argocd.diagnostics();
+        let files = self.seams.argocd.diagnostics().await;
         // Before Argo CD runs there is nothing to collect but the error itself.
         if files.is_empty() && self.live.is_none() {
             return None;

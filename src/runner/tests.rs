@@ -45,10 +45,7 @@ impl Provider for FakeProvider {
         "fake"
     }
 
-    async fn up(
-        &mut self,
-        clusters: &[ClusterRequest],
-    ) -> Result<Vec<Provisioned>, ProvisionError> {
+    async fn up(&self, clusters: &[ClusterRequest]) -> Result<Vec<Provisioned>, ProvisionError> {
         log(&self.log, "up");
         match self.fail {
             Fail::Up => {
@@ -139,7 +136,7 @@ impl ArgoCdRuntime for FakeArgoCd {
         Ok(())
     }
 
-    fn diagnostics(&self) -> Vec<DiagnosticFile> {
+    async fn diagnostics(&self) -> Vec<DiagnosticFile> {
         vec![DiagnosticFile::Text {
             name: "argocd.log".into(),
             text: "log".into(),
