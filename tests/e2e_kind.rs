@@ -57,6 +57,8 @@ struct RunResult {
     stdout: String,
     stderr: String,
     elapsed: Duration,
+    /// The files of the diagnostics bundle, if one was written.
+    diagnostics: Vec<String>,
 }
 
 impl RunResult {
@@ -164,12 +166,14 @@ fn run_kind(scenario: &str, extra: &[&str], env: &[(&str, &str)]) -> RunResult {
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
+    let diagnostics = walk(&dir.path().join("diagnostics"));
     let result = RunResult {
         code: out.status.code().unwrap_or(-1),
         report,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: started.elapsed(),
+        diagnostics,
     };
     let new_clusters: Vec<String> = kind_clusters()
         .into_iter()
@@ -198,6 +202,19 @@ fn run_kind(scenario: &str, extra: &[&str], env: &[(&str, &str)]) -> RunResult {
         result.code, result.elapsed
     );
     result
+}
+
+/// Every file name below `dir`.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walk(&entry.path()));
+        } else {
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out
 }
 
 fn run_dirs(tmp: &Path) -> Vec<String> {
@@ -261,6 +278,20 @@ mod kind_tier {
                 r.failures(step)
             );
         }
+        // The bundle holds the logs of Argo CD's pods.
+        for component in [
+            "argocd-server",
+            "argocd-repo-server",
+            "argocd-application-controller",
+        ] {
+            assert!(
+                r.diagnostics
+                    .iter()
+                    .any(|f| f.starts_with(component) && f.ends_with(".log")),
+                "no {component} log in {:?}",
+                r.diagnostics
+            );
+        }
 
         let r = run_kind("tests/e2e/matrix-repaired.yaml", &[], &[]);
         assert_eq!(r.code, 1, "{}", r.explain());
@@ -273,6 +304,81 @@ mod kind_tier {
             failures.contains("missing: fastapi-agent-dev"),
             "{failures}"
         );
+    }
+
+    /// A run killed with SIGKILL once its clusters are up leaves kind clusters
+    /// and its run directory; `gitops-e2e clean` (same TMPDIR) removes them.
+    #[test]
+    #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+    fn clean_removes_the_kind_clusters_of_a_killed_run() {
+        require_kind!();
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let before = kind_clusters();
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let bin = env!("CARGO_BIN_EXE_gitops-e2e");
+        let mut child = Command::new(bin)
+            .current_dir(root())
+            .args(["run", "tests/e2e/wrong-replicas.yaml", "--provider", "kind"])
+            .env("CI", "true")
+            .env("TMPDIR", &tmp)
+            .env("GITOPS_E2E_KIND_NODE_IMAGE", NODE_IMAGE)
+            .env(
+                "GITOPS_E2E_KIND_PATCHES",
+                root().join("tests/kind/host-patches.yaml"),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The progress lines are on stderr.
+        let progress = child.stderr.take().unwrap();
+        let mut seen = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(progress)) {
+            let line = line.unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("clusters up: done") {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(seen.contains("clusters up: done"), "{seen}");
+        let left: Vec<String> = kind_clusters()
+            .into_iter()
+            .filter(|c| !before.contains(c))
+            .collect();
+        assert_eq!(left.len(), 3, "a killed run leaves its clusters: {left:?}");
+
+        let dry = Command::new(bin)
+            .args(["clean", "--dry-run"])
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&dry.stdout);
+        for c in &left {
+            assert!(listed.contains(&format!("kind cluster {c}")), "{listed}");
+        }
+        assert_eq!(
+            kind_clusters().len(),
+            before.len() + 3,
+            "--dry-run removed something"
+        );
+
+        let clean = Command::new(bin)
+            .arg("clean")
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        assert!(clean.status.success(), "{clean:?}");
+        let after: Vec<String> = kind_clusters()
+            .into_iter()
+            .filter(|c| !before.contains(c))
+            .collect();
+        assert!(after.is_empty(), "clean left {after:?}");
+        assert!(run_dirs(&tmp).is_empty());
     }
 }
 

@@ -80,6 +80,8 @@ pub struct InCluster {
     host_address: Option<IpAddr>,
     /// What `start` saw of the components when they were not ready.
     not_ready: Option<String>,
+    /// The hub and Argo CD's namespace there, once `start` ran.
+    hub: Option<(kube::Client, String)>,
 }
 
 impl InCluster {
@@ -91,6 +93,7 @@ impl InCluster {
             proxy: None,
             host_address: None,
             not_ready: None,
+            hub: None,
         }
     }
 }
@@ -288,6 +291,51 @@ async fn wait_components(client: &kube::Client, namespace: &str) -> anyhow::Resu
     join_all(waits).await.into_iter().collect()
 }
 
+/// The last lines of every container's log in Argo CD's namespace, for the
+/// diagnostics bundle (each read bounded in time and size).
+async fn pod_logs(client: &kube::Client, namespace: &str) -> Vec<DiagnosticFile> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{ListParams, LogParams};
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let Ok(Ok(list)) =
+        tokio::time::timeout(Duration::from_secs(10), pods.list(&ListParams::default())).await
+    else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for pod in &list.items {
+        let Some(name) = pod.metadata.name.as_deref() else {
+            continue;
+        };
+        let containers: Vec<String> = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
+            .map(|c| c.name.clone())
+            .collect();
+        for container in containers {
+            let params = LogParams {
+                container: Some(container.clone()),
+                tail_lines: Some(1000),
+                limit_bytes: Some(1 << 20),
+                ..LogParams::default()
+            };
+            let text = match tokio::time::timeout(Duration::from_secs(10), pods.logs(name, &params))
+                .await
+            {
+                Ok(Ok(text)) => text,
+                Ok(Err(e)) => format!("(no log: {e})\n"),
+                Err(_) => "(no log: not read within 10 s)\n".into(),
+            };
+            files.push(DiagnosticFile::Text {
+                name: format!("{name}-{container}.log"),
+                text,
+            });
+        }
+    }
+    files
+}
+
 /// The admin password Argo CD generated at install.
 async fn admin_password(client: &kube::Client, namespace: &str) -> anyhow::Result<SecretString> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
@@ -346,6 +394,7 @@ impl ArgoCdRuntime for InCluster {
         let (docs, _version) = read_install_manifest(&self.manifest)?;
         let docs = prepare_manifest(docs, namespace);
         let client = hub.client().await?;
+        self.hub = Some((client.clone(), namespace.to_string()));
         apply(&client, &docs, namespace)
             .await
             .context("cannot install Argo CD")?;
@@ -402,8 +451,11 @@ impl ArgoCdRuntime for InCluster {
         Ok(())
     }
 
-    fn diagnostics(&self) -> Vec<DiagnosticFile> {
-        let mut files = Vec::new();
+    async fn diagnostics(&self) -> Vec<DiagnosticFile> {
+        let mut files = match &self.hub {
+            Some((client, namespace)) => pod_logs(client, namespace).await,
+            None => Vec::new(),
+        };
         if let Some(why) = &self.not_ready {
             files.push(DiagnosticFile::Text {
                 name: "argocd-pods-not-ready.txt".into(),

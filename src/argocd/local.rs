@@ -136,7 +136,7 @@ impl ArgoCdRuntime for LocalProcesses {
         Ok(())
     }
 
-    fn diagnostics(&self) -> Vec<DiagnosticFile> {
+    async fn diagnostics(&self) -> Vec<DiagnosticFile> {
         let mut files: Vec<DiagnosticFile> = self
             .running
             .iter()

@@ -44,7 +44,7 @@ pub enum DiagnosticFile {
 
 /// How Argo CD runs for a scenario.
 #[async_trait::async_trait]
-pub trait ArgoCdRuntime: Send {
+pub trait ArgoCdRuntime: Send + Sync {
     /// For reports: `local processes`, `in-cluster`, `existing`.
     fn name(&self) -> &'static str;
 
@@ -68,7 +68,7 @@ pub trait ArgoCdRuntime: Send {
     ) -> anyhow::Result<()>;
 
     /// Logs and notes for the diagnostics bundle.
-    fn diagnostics(&self) -> Vec<DiagnosticFile>;
+    async fn diagnostics(&self) -> Vec<DiagnosticFile>;
 
     /// Stops what `start` started; an Argo CD it found is left as it was.
     async fn stop(&mut self);
