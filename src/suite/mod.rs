@@ -123,10 +123,14 @@ fn not_run(file: &Path, why: &Error) -> Report {
     };
     Report {
         command: "run".into(),
-        name: file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        // The scenario's own name when it loads (interrupted before it
+        // started), so that its JUnit suite keeps its name; else the file's.
+        name: match why {
+            Error::Interrupted => crate::plan::plan_file(file).ok().map(|p| p.report.name),
+            _ => None,
+        }
+        .or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default(),
         file: file.display().to_string(),
         steps: StepKind::LIVE
             .into_iter()
