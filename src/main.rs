@@ -71,19 +71,24 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
         }
         Command::Report(ReportCommand::Merge(args)) => merge(args),
-        Command::Doctor => match gitops_e2e::toolchain::missing_for_live_runs() {
-            None => {
-                let bin = gitops_e2e::toolchain::Toolchain::locate()
-                    .map(|t| t.bin_dir().display().to_string())
-                    .unwrap_or_default();
-                println!("ready: live runs on kwok can start (toolchain in {bin})");
-                Ok(exit::PASSED)
-            }
-            Some(reason) => {
-                println!("not ready: {reason}");
-                Ok(exit::ENVIRONMENT)
-            }
-        },
+        Command::Doctor => {
+            let verdict = match gitops_e2e::toolchain::missing_for_live_runs() {
+                None => {
+                    let bin = gitops_e2e::toolchain::Toolchain::locate()
+                        .map(|t| t.bin_dir().display().to_string())
+                        .unwrap_or_default();
+                    println!("ready: live runs on kwok can start (toolchain in {bin})");
+                    Ok(exit::PASSED)
+                }
+                Some(reason) => {
+                    println!("not ready: {reason}");
+                    Ok(exit::ENVIRONMENT)
+                }
+            };
+            // kind is said, not judged: the exit code is about kwok.
+            println!("kind: {}", kind_readiness());
+            verdict
+        }
         Command::Clean(args) => clean(args.dry_run),
         Command::Schema => {
             let schema = scenario::schema();
@@ -235,6 +240,33 @@ fn emit_suite(suite: &SuiteReport, output: &OutputArgs) -> Result<u8, Error> {
         }
     }
     Ok(suite.exit_code())
+}
+
+/// Whether `--provider kind` can start here: Docker answers and kind is found.
+fn kind_readiness() -> String {
+    let docker = tokio::runtime::Runtime::new()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(gitops_e2e::provider::kind::docker_answers()));
+    let kind = gitops_e2e::toolchain::Toolchain::locate()
+        .map(|t| t.bin("kind"))
+        .ok()
+        .filter(|k| k.is_file())
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join("kind"))
+                    .find(|k| k.is_file())
+            })
+        });
+    match (docker, kind) {
+        (Ok(version), Some(kind)) => format!(
+            "Docker {version} answers and kind is at {} (images are pulled, or built here \
+             with `make kind-images`)",
+            kind.display()
+        ),
+        (Err(why), _) => format!("not available: Docker does not answer ({why})"),
+        (Ok(_), None) => "not available: no `kind` in the toolchain or on PATH".into(),
+    }
 }
 
 fn clean(dry_run: bool) -> Result<u8, Error> {
