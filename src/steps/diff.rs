@@ -161,10 +161,13 @@ pub fn diff_checks(application: &str, managed_resources: &Value) -> Vec<Check> {
 
 fn resource_check(application: &str, r: &ManagedResource) -> Check {
     let name = format!("{} {}", r.kind, qualified(&r.namespace, &r.name));
-    let live = parse_state(&r.normalized_live_state).or_else(|| parse_state(&r.live_state));
+    let mut live = parse_state(&r.normalized_live_state).or_else(|| parse_state(&r.live_state));
     // The predicted state is the live object after the sync (defaults and
     // fields of other managers kept): comparing with it shows only real changes.
-    let desired = parse_state(&r.predicted_live_state).or_else(|| parse_state(&r.target_state));
+    let mut desired = parse_state(&r.predicted_live_state).or_else(|| parse_state(&r.target_state));
+    if r.kind == "Secret" && r.group.is_empty() {
+        hide_secret_values(live.as_mut(), desired.as_mut());
+    }
     let detail = match (live, desired) {
         (None, None) => "no live or desired state reported".to_string(),
         (None, Some(desired)) => {
@@ -205,6 +208,41 @@ fn parse_state(text: &Option<String>) -> Option<Value> {
     match serde_json::from_str::<Value>(text.as_deref()?.trim()) {
         Ok(Value::Null) | Err(_) => None,
         Ok(v) => Some(v),
+    }
+}
+
+/// A Secret's values never reach a report: each value of `data` and
+/// `stringData` becomes `(hidden)`, or `(hidden, changed)` on the desired side
+/// where it differs from the live one, so the diff still says which keys a
+/// sync would change. (argocd-server masks them too; this does not rely on it.)
+fn hide_secret_values(mut live: Option<&mut Value>, mut desired: Option<&mut Value>) {
+    const HIDDEN: &str = "(hidden)";
+    for field in ["data", "stringData"] {
+        let live_values = live
+            .as_deref()
+            .and_then(|l| l.get(field))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(values) = desired
+            .as_deref_mut()
+            .and_then(|d| d.get_mut(field))
+            .and_then(Value::as_object_mut)
+        {
+            for (key, value) in values.iter_mut() {
+                let changed = live_values.get(key).is_some_and(|l| l != value);
+                *value = Value::String(if changed { "(hidden, changed)" } else { HIDDEN }.into());
+            }
+        }
+        if let Some(values) = live
+            .as_deref_mut()
+            .and_then(|l| l.get_mut(field))
+            .and_then(Value::as_object_mut)
+        {
+            for value in values.values_mut() {
+                *value = Value::String(HIDDEN.into());
+            }
+        }
     }
 }
 
@@ -374,5 +412,33 @@ mod tests {
                 .as_deref()
                 .is_some_and(|d| d.starts_with("would be created"))
         );
+    }
+
+    #[test]
+    fn secret_values_never_reach_the_report_but_changed_keys_show() {
+        let secret = |token: &str, extra: Option<&str>| {
+            let mut data = json!({"token": token});
+            if let Some(e) = extra {
+                data["extra"] = json!(e);
+            }
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "ecr-prod", "namespace": "agents"},
+                   "data": data, "stringData": {"password": format!("pw-{token}")}})
+        };
+        let item = json!({
+            "group": "", "kind": "Secret", "namespace": "agents", "name": "ecr-prod",
+            "targetState": secret("bmV3LXNlY3JldA==", Some("c2FtZQ==")).to_string(),
+            "liveState": secret("b2xkLXNlY3JldA==", None).to_string(),
+            "predictedLiveState": secret("bmV3LXNlY3JldA==", Some("c2FtZQ==")).to_string(),
+            "modified": true
+        });
+        let checks = diff_checks("fastapi-agent-prod", &json!({"items": [item]}));
+        let d = checks[0].detail.as_deref().expect("detail");
+        for secret in ["bmV3LXNlY3JldA==", "b2xkLXNlY3JldA==", "c2FtZQ==", "pw-"] {
+            assert!(!d.contains(secret), "{secret} in {d}");
+        }
+        assert!(d.contains("+  token: (hidden, changed)"), "{d}");
+        assert!(d.contains("-  token: (hidden)"), "{d}");
+        assert!(d.contains("+  extra: (hidden)"), "{d}");
     }
 }
