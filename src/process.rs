@@ -290,6 +290,52 @@ pub fn free_port() -> Result<u16, std::io::Error> {
 mod tests {
     use super::*;
 
+    /// A component that ignores SIGTERM, and a child of it that does too, are
+    /// both gone once the grace runs out: teardown cannot hang on them.
+    #[tokio::test]
+    async fn stop_kills_a_group_that_ignores_sigterm_after_the_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("child.pid");
+        let script = format!(
+            "trap '' TERM; sh -c 'trap \"\" TERM; echo $$ > {}; sleep 60' & sleep 60",
+            pidfile.display()
+        );
+        let mut managed = Cmd::new("sh")
+            .args(["-c", &script])
+            .spawn_logged("stubborn", &dir.path().join("stubborn.log"))
+            .unwrap();
+        let leader = managed.pid().unwrap();
+        let started = std::time::Instant::now();
+        while !pidfile.exists() && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let child: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let alive = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+        };
+        assert!(alive(leader) && alive(child));
+        let stopping = std::time::Instant::now();
+        managed.stop(Duration::from_millis(300)).await;
+        let took = stopping.elapsed();
+        assert!(took < Duration::from_secs(5), "stop took {took:?}");
+        let gone = std::time::Instant::now();
+        while (alive(leader) || alive(child)) && gone.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(leader), "the leader ignored SIGTERM and survived");
+        assert!(!alive(child), "its child ignored SIGTERM and survived");
+    }
+
     #[test]
     fn free_ports_are_never_handed_out_twice() {
         let ports: Vec<u16> = (0..200).map(|_| free_port().unwrap()).collect();
