@@ -127,8 +127,9 @@ pub async fn application_checks(
         if let Some(probe) = &want_dep.http {
             let outcome = match dep.as_ref() {
                 None => Outcome::skipped(format!("deployment {ns}/{name} does not exist")),
-                Some(_) if !cluster.pods_run => Outcome::skipped(
-                    "pods run no containers on kwok; the probe needs kind or an existing cluster",
+                Some(_) if !cluster.pods_run || simulated(&nodes) => Outcome::skipped(
+                    "pods run no containers on kwok's simulated nodes; the probe needs kind or a \
+                     cluster with real nodes",
                 ),
                 Some(dep) => http_probe(client, ns, dep, probe).await,
             };
@@ -136,6 +137,19 @@ pub async fn application_checks(
         }
     }
     Ok(checks)
+}
+
+/// Whether every node is one KWOK simulates (so no pod runs a container):
+/// also on an existing cluster that happens to be a kwok one.
+fn simulated(nodes: &[Node]) -> bool {
+    !nodes.is_empty()
+        && nodes.iter().all(|n| {
+            n.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("kwok.x-k8s.io/node"))
+                .is_some_and(|v| v == "fake")
+        })
 }
 
 /// `deployment NAME answers GET /healthz with 200`.
@@ -1516,5 +1530,18 @@ mod tests {
             matches!(&probe.outcome, Outcome::Skipped { reason } if reason.contains("does not exist")),
             "{probe:?}"
         );
+    }
+
+    #[test]
+    fn only_clusters_whose_every_node_is_simulated_count_as_simulated() {
+        let fake = |name: &str| {
+            serde_json::from_value::<Node>(json!({"metadata": {"name": name,
+                "annotations": {"kwok.x-k8s.io/node": "fake"}}}))
+            .unwrap()
+        };
+        let real = serde_json::from_value::<Node>(json!({"metadata": {"name": "w"}})).unwrap();
+        assert!(simulated(&[fake("a"), fake("b")]));
+        assert!(!simulated(&[fake("a"), real]));
+        assert!(!simulated(&[]));
     }
 }
