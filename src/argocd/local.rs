@@ -146,20 +146,7 @@ impl ArgoCdRuntime for LocalProcesses {
                 from,
             })
             .collect();
-        let refused = self
-            .proxy
-            .as_ref()
-            .map(ConnectProxy::refused)
-            .unwrap_or_default();
-        if !refused.is_empty() {
-            files.push(DiagnosticFile::Text {
-                name: "proxy-refused.txt".into(),
-                text: format!(
-                    "Argo CD asked for these hosts, which are no scenario cluster:\n{}\n",
-                    refused.join("\n")
-                ),
-            });
-        }
+        files.extend(self.proxy.as_ref().and_then(ConnectProxy::refused_file));
         files
     }
 

@@ -98,6 +98,19 @@ impl ConnectProxy {
         self.tunnels.addr()
     }
 
+    /// For the diagnostics bundle: the hosts Argo CD asked for that are no
+    /// scenario cluster, if any.
+    pub fn refused_file(&self) -> Option<super::DiagnosticFile> {
+        let refused = self.refused();
+        (!refused.is_empty()).then(|| super::DiagnosticFile::Text {
+            name: "proxy-refused.txt".into(),
+            text: format!(
+                "Argo CD asked for these hosts, which are no scenario cluster:\n{}\n",
+                refused.join("\n")
+            ),
+        })
+    }
+
     /// The `host:port`s clients asked for that have no route, first-asked
     /// first, each once.
     pub fn refused(&self) -> Vec<String> {
@@ -328,6 +341,14 @@ mod tests {
                 "github.com:443",
                 "prod-eks-cluster-abc.eks.amazonaws.com:80"
             ]
+        );
+        let Some(crate::argocd::DiagnosticFile::Text { name, text }) = proxy.refused_file() else {
+            panic!("no diagnostics file for refused hosts");
+        };
+        assert_eq!(name, "proxy-refused.txt");
+        assert!(
+            text.ends_with("github.com:443\nprod-eks-cluster-abc.eks.amazonaws.com:80\n"),
+            "{text}"
         );
     }
 

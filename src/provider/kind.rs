@@ -20,7 +20,9 @@ use kube::api::{Api, ListParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
-use super::{ClusterRequest, Provider, ProvisionError, Provisioned, adopt_kubeconfig};
+use super::{
+    ClusterRequest, Provider, ProvisionError, Provisioned, adopt_kubeconfig, nodes::node_ready,
+};
 use crate::process::{Cmd, ProcessError};
 
 /// How long `docker info` may take to answer before Docker counts as absent.
@@ -313,12 +315,6 @@ async fn wait_nodes_ready(client: &kube::Client) -> anyhow::Result<()> {
         "not every node was Ready after {NODES_READY_TIMEOUT:?}:\n{}",
         why.join("\n")
     )
-}
-
-fn node_ready(node: Option<&Node>) -> bool {
-    node.and_then(|n| n.status.as_ref())
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 #[async_trait::async_trait]

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, PostParams};
 use kube::runtime::wait::await_condition;
 
-use super::nodes::kwok_node;
+use super::nodes::{kwok_node, node_ready};
 use super::{ClusterRequest, Provider, ProvisionError, Provisioned, adopt_kubeconfig};
 use crate::process::{Cmd, search_path};
 use crate::toolchain::Toolchain;
@@ -199,12 +199,6 @@ async fn add_nodes(client: &kube::Client, req: &ClusterRequest) -> anyhow::Resul
             })??;
     }
     Ok(())
-}
-
-fn node_ready(node: Option<&Node>) -> bool {
-    node.and_then(|n| n.status.as_ref())
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 #[async_trait::async_trait]

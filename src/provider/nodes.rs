@@ -229,6 +229,13 @@ pub fn kwok_node(req: &NodeRequest) -> Result<Node, serde_json::Error> {
     }))
 }
 
+/// Whether a node reports Ready (the watch condition of every provider).
+pub fn node_ready(node: Option<&Node>) -> bool {
+    node.and_then(|n| n.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
