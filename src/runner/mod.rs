@@ -127,14 +127,15 @@ impl RunEnd {
 }
 
 /// Listeners for Ctrl-C and SIGTERM, installed when made: a signal that
-/// comes before the first poll is neither lost nor fatal.
-struct Interrupts {
+/// comes before the first poll is neither lost nor fatal. Also what a suite
+/// of runs listens with.
+pub(crate) struct Interrupts {
     int: Option<tokio::signal::unix::Signal>,
     term: Option<tokio::signal::unix::Signal>,
 }
 
 impl Interrupts {
-    fn install() -> Self {
+    pub(crate) fn install() -> Self {
         use tokio::signal::unix::{SignalKind, signal};
         Interrupts {
             int: signal(SignalKind::interrupt()).ok(),
@@ -143,7 +144,7 @@ impl Interrupts {
     }
 
     /// Resolves at the next signal.
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
             match s {
                 Some(s) => {

@@ -20,7 +20,7 @@ use crate::check::StepKind;
 use crate::error::Error;
 use crate::report::progress::Progress;
 use crate::report::{Report, StepResult, Stopped};
-use crate::runner::{self, RunOptions};
+use crate::runner::{self, Interrupts, RunOptions};
 
 /// The default `--jobs`: one scenario per core.
 pub fn default_jobs() -> usize {
@@ -143,37 +143,6 @@ fn not_run(file: &Path, why: &Error) -> Report {
             .collect(),
         stopped: Some(stopped),
         ..Report::default()
-    }
-}
-
-/// Ctrl-C and SIGTERM, heard by the suite as well as by each run.
-struct Interrupts {
-    int: Option<tokio::signal::unix::Signal>,
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl Interrupts {
-    fn install() -> Self {
-        use tokio::signal::unix::{SignalKind, signal};
-        Interrupts {
-            int: signal(SignalKind::interrupt()).ok(),
-            term: signal(SignalKind::terminate()).ok(),
-        }
-    }
-
-    async fn recv(&mut self) {
-        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
-            match s {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        }
-        tokio::select! {
-            () = one(&mut self.int) => {}
-            () = one(&mut self.term) => {}
-        }
     }
 }
 
