@@ -82,9 +82,16 @@ fuzz:
 	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -detect_leaks=0 || exit 1; \
 	done
 
+## bench: every figure the project publishes, each as median and spread of
+## several runs: plan speed, the plan against Argo CD's own generation, the
+## lesson's time to verdict (kwok; kind when ready), 3 vs 10 clusters with
+## the harness's peak memory, five scenarios one by one vs --jobs 2.
 bench: build
 	bench/plan.sh
+	bench/plan-vs-argocd.sh
 	bench/run-lesson.sh
+	bench/scale.py
+	bench/suite.sh
 	@if tests/kind/status.sh >/dev/null && tests/kind/docker-env.sh; then PROVIDER=kind RUNS=1 bench/run-lesson.sh; \
 	else echo "lesson on kind: not measured ($$(tests/kind/status.sh))"; fi
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times `gitops-e2e plan` (the whole process: start, read, expand, lint,
-# render) on a 1,000-element list ApplicationSet and a 100 x 10 matrix.
+# render) on a 1,000-element list ApplicationSet, a 100 x 10 matrix and a
+# 1,000-element goTemplate list with Sprig calls and a templatePatch.
 # Aim: under 100 ms each. Prints the median and the slowest of N runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 python3 bench/gen-appsets.py "$dir"
 
-for case in list-1000 matrix-100x10; do
+for case in list-1000 matrix-100x10 gotemplate-sprig-1000; do
   file=$dir/$case.yaml
   apps=$("$bin" plan "$file" --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["applications"]))' || true)
   times=()
