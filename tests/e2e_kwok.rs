@@ -779,8 +779,12 @@ fn existing_provider_refuses_production_contexts_unless_allowed() {
     assert!(!stderr.contains("refusing"), "{stderr}");
 }
 
-/// Secrets stay secret: a canary in fixture Secrets appears in nothing a
-/// failed run writes — terminal, reports, diagnostics bundle, logs.
+/// Secrets stay secret: a canary in fixture Secrets, and the clusters'
+/// credentials (the client keys, certificates and tokens of the run's
+/// kubeconfigs, which Argo CD gets as cluster Secrets), appear in nothing a
+/// failed run writes — terminal, reports, diagnostics bundle, and the logs
+/// in its run directory. The run is kept so that its credentials can be
+/// read; only the files that are credential stores by design may hold them.
 #[test]
 #[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
 fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
@@ -790,7 +794,13 @@ fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
     let tmp = private_tmp(dir.path());
     let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
         .current_dir(root())
-        .args(["run", "tests/e2e/secret-canary.yaml", "--provider", "kwok"])
+        .args([
+            "run",
+            "tests/e2e/secret-canary.yaml",
+            "--provider",
+            "kwok",
+            "--keep",
+        ])
         .arg("--json")
         .arg(dir.path().join("r.json"))
         .arg("--junit")
@@ -815,12 +825,49 @@ fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
     let dockerconfig = format!(
         r#"{{"auths":{{"123456789.dkr.ecr.us-east-1.amazonaws.com":{{"auth":"{auth}"}}}}}}"#
     );
-    let forms = [
+    let mut forms = vec![
         canary.to_string(),
         b64(canary),
         auth.clone(),
         b64(&dockerconfig),
     ];
+    let kept = run_dirs(&tmp);
+    assert_eq!(kept.len(), 1, "--keep kept the run directory: {kept:?}");
+    let run_dir = tmp.join(&kept[0]);
+    let credentials = cluster_credentials(&run_dir.join("kubeconfigs"));
+    assert!(
+        credentials.len() >= 6,
+        "a key and a certificate per cluster: {}",
+        credentials.len()
+    );
+    forms.extend(credentials);
+    // Where credentials are kept by design: the kubeconfigs, the clusters'
+    // PKI and etcd (which stores the Secrets), Argo CD's kubeconfig and TLS.
+    let store = |path: &std::path::Path| {
+        let rel = path.strip_prefix(&run_dir).ok();
+        rel.is_some_and(|rel| {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            matches!(
+                parts
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+                ["kubeconfigs", ..]
+                    | ["argocd", "kubeconfig" | "tls", ..]
+                    | [
+                        "kwok",
+                        "clusters",
+                        _,
+                        "pki" | "etcd" | "kubeconfig.yaml",
+                        ..
+                    ]
+            )
+        })
+    };
     let mut places = vec![
         ("stdout".to_string(), stdout),
         ("stderr".to_string(), stderr),
@@ -830,6 +877,9 @@ fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let path = e.path();
+            if store(&path) {
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
             } else if let Ok(bytes) = std::fs::read(&path) {
@@ -850,7 +900,46 @@ fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
         .filter(|(_, text)| forms.iter().any(|f| text.contains(f.as_str())))
         .map(|(place, _)| place)
         .collect();
+    // The kept clusters go before the verdict, whatever it is.
+    let cleaned = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .arg("clean")
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(cleaned.status.code(), Some(0));
     assert!(leaks.is_empty(), "the canary leaked into: {leaks:#?}");
+    assert!(run_dirs(&tmp).is_empty(), "clean removed the kept run");
+}
+
+/// The client keys, certificates and tokens of the kubeconfigs in `dir`, as
+/// written (base64) and as a line of the decoded PEM.
+fn cluster_credentials(dir: &std::path::Path) -> Vec<String> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        for line in text.lines() {
+            let Some((key, value)) = line.trim().split_once(": ") else {
+                continue;
+            };
+            if !matches!(key, "client-key-data" | "client-certificate-data" | "token") {
+                continue;
+            }
+            out.push(value.to_string());
+            if let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(value) {
+                let pem = String::from_utf8_lossy(&pem).into_owned();
+                if let Some(body) = pem
+                    .lines()
+                    .find(|l| !l.starts_with("-----") && l.len() > 40)
+                {
+                    out.push(body.to_string());
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// SIGKILLs the processes a run under `tmp` started whose command line and
