@@ -21,6 +21,14 @@ pub struct Cli {
     /// plan stops (a runaway matrix would otherwise take the machine's memory).
     #[arg(long, global = true, value_name = "N", default_value_t = crate::appset::DEFAULT_MAX_APPLICATIONS)]
     pub max_applications: usize,
+    /// The longest one Application may take to render (template and
+    /// templatePatch) before the plan stops, e.g. `10s`, `500ms`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub max_render_time: std::time::Duration,
+    /// The largest one rendered Application may be, in bytes, before the plan
+    /// stops (default: etcd's request limit, 1.5 MiB).
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = crate::appset::DEFAULT_MAX_APPLICATION_BYTES)]
+    pub max_application_size: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -188,11 +188,23 @@ fn check_limit(file: &Path, doc: &Document, expansion: &appset::Expansion) -> Re
             Location::new(file, doc.pos(&limit.pointer)),
             limit.message
         ),
-        help: Some(format!(
-            "gitops-e2e expands at most {} Applications per ApplicationSet; \
-             raise the limit with --max-applications N if this many are meant",
-            appset::max_applications()
-        )),
+        help: Some(match limit.rule {
+            appset::RENDER_TIME_RULE => format!(
+                "gitops-e2e renders one Application for at most {}; \
+                 raise the limit with --max-render-time DURATION if the template is meant to take this long",
+                humantime::format_duration(appset::max_render_time())
+            ),
+            appset::APPLICATION_SIZE_RULE => format!(
+                "gitops-e2e accepts rendered Applications of at most {} bytes \
+                 (etcd's default request limit is 1.5 MiB); raise the limit with --max-application-size BYTES",
+                appset::max_application_bytes()
+            ),
+            _ => format!(
+                "gitops-e2e expands at most {} Applications per ApplicationSet; \
+                 raise the limit with --max-applications N if this many are meant",
+                appset::max_applications()
+            ),
+        }),
     })
 }
 

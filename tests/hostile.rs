@@ -280,6 +280,37 @@ fn cases() -> Vec<Case> {
             0,
             "Applications (100)",
         ),
+        // Render limits per Application: 5 x 400 kB of one parameter.
+        case(
+            "application-over-the-size-limit",
+            Text(appset(
+                &format!("env: dev\n            blob: {}", "x".repeat(400_000)),
+                "'demo-{{env}}'\n      annotations: {a: '{{blob}}{{blob}}{{blob}}{{blob}}{{blob}}'}",
+            )),
+            2,
+            "--max-application-size",
+        ),
+        Case {
+            args: vec!["--max-application-size", "3000000"],
+            ..case(
+                "application-size-under-a-raised-limit",
+                Text(appset(
+                    &format!("env: dev\n            blob: {}", "x".repeat(400_000)),
+                    "'demo-{{env}}'\n      annotations: {a: '{{blob}}{{blob}}{{blob}}{{blob}}{{blob}}'}",
+                )),
+                0,
+                "passed",
+            )
+        },
+        Case {
+            args: vec!["--max-render-time", "1ns"],
+            ..case(
+                "render-over-a-lowered-time-limit",
+                Text(go_appset("env: dev", "'{{ .env | upper | sha256sum }}'")),
+                2,
+                "--max-render-time",
+            )
+        },
         // Names the API server refuses: error findings, never a pass.
         case(
             "name-uppercase",

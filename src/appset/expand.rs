@@ -133,7 +133,13 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
                 None => base_template.clone(),
             };
             for params in &result.params {
-                match render.app(&tmpl, params) {
+                let started = std::time::Instant::now();
+                let rendered = render.app(&tmpl, params);
+                if let Some(limit) = over_render_limits(&rendered, started.elapsed()) {
+                    x.limit_exceeded = Some(limit);
+                    return x;
+                }
+                match rendered {
                     Ok(app) => x.applications.push(app),
                     Err((pointer, message)) => x.errors.push(ExpandError {
                         rule: "template-render-error",
@@ -152,6 +158,47 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
     x.recovered
         .retain(|e| seen.insert((e.rule, e.pointer.clone(), e.message.clone())));
     x
+}
+
+/// The render limits per Application: its time (also when it failed) and
+/// the size of what it rendered to, as JSON.
+fn over_render_limits(
+    rendered: &Result<GeneratedApp, (String, String)>,
+    took: std::time::Duration,
+) -> Option<ExpandError> {
+    let name = rendered.as_ref().ok().map(|a| a.name.clone());
+    let which = || match &name {
+        Some(name) => format!("Application `{name}`"),
+        None => "an Application".to_string(),
+    };
+    let limit = crate::appset::max_render_time();
+    if took > limit {
+        return Some(ExpandError {
+            rule: crate::appset::RENDER_TIME_RULE,
+            pointer: "/spec/template".into(),
+            message: format!(
+                "rendering {} took {} ms, over the limit of {} ms per Application",
+                which(),
+                took.as_millis(),
+                limit.as_millis()
+            ),
+            application: name,
+            reason: RENDER_REASON,
+        });
+    }
+    let app = rendered.as_ref().ok()?;
+    let limit = crate::appset::max_application_bytes();
+    let size = serde_json::to_vec(&app.manifest).map_or(0, |v| v.len());
+    (size > limit).then(|| ExpandError {
+        rule: crate::appset::APPLICATION_SIZE_RULE,
+        pointer: "/spec/template".into(),
+        message: format!(
+            "{} renders to {size} bytes, over the limit of {limit} bytes per Application",
+            which()
+        ),
+        application: name.clone(),
+        reason: RENDER_REASON,
+    })
 }
 
 struct Render<'a> {

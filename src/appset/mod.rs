@@ -98,6 +98,43 @@ pub fn max_applications() -> usize {
 /// the ApplicationSet: it stops the expansion and is reported as such.
 pub const LIMIT_RULE: &str = "max-applications";
 
+/// The longest one Application may take to render (its template, every
+/// field, and its `templatePatch`) unless `--max-render-time` says otherwise.
+pub const DEFAULT_MAX_RENDER_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The largest rendered Application unless `--max-application-size` says
+/// otherwise: etcd's default request limit (1.5 MiB), past which the API
+/// server could not store it anyway.
+pub const DEFAULT_MAX_APPLICATION_BYTES: usize = 1536 * 1024;
+
+/// The rules of the two limits above.
+pub const RENDER_TIME_RULE: &str = "max-render-time";
+pub const APPLICATION_SIZE_RULE: &str = "max-application-size";
+
+static MAX_RENDER_MILLIS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(DEFAULT_MAX_RENDER_TIME.as_millis() as u64);
+static MAX_APPLICATION_BYTES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_APPLICATION_BYTES);
+
+/// Sets the render time limit per Application for this process.
+pub fn set_max_render_time(limit: std::time::Duration) {
+    let millis = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+    MAX_RENDER_MILLIS.store(millis, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn max_render_time() -> std::time::Duration {
+    std::time::Duration::from_millis(MAX_RENDER_MILLIS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Sets the size limit of one rendered Application for this process.
+pub fn set_max_application_bytes(limit: usize) {
+    MAX_APPLICATION_BYTES.store(limit, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn max_application_bytes() -> usize {
+    MAX_APPLICATION_BYTES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// What the expansion needs besides the ApplicationSet itself.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
