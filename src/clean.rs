@@ -97,6 +97,22 @@ pub fn find(tmp: &Path) -> Vec<Leftover> {
     leftovers
 }
 
+/// What the run directory `run_dir` holds and runs, whoever owns it: for
+/// removing a kept environment that failed its health check.
+pub fn leftover_of(run_dir: &Path) -> Leftover {
+    Leftover {
+        run_dir: run_dir.to_path_buf(),
+        dir_exists: run_dir.is_dir(),
+        processes: marked_processes()
+            .into_iter()
+            .filter(|(_, marked)| run_dir_of(marked).as_deref() == Some(run_dir))
+            .map(|(process, _)| process)
+            .collect(),
+        kind_clusters: Vec::new(),
+        containers: Vec::new(),
+    }
+}
+
 /// kind clusters named like a run's whose run has no directory in `tmp`: a
 /// run that used another temporary directory, or one whose directory was
 /// removed while its clusters could not be. Listed, never removed: nothing
@@ -298,7 +314,8 @@ fn alive(pid: u32) -> bool {
 /// Whether the harness that owns `run_dir` still runs (same pid and start
 /// time, so a reused pid does not count). A directory without an owner file
 /// that is younger than a minute may be a run being set up: left alone.
-fn owner_alive(run_dir: &Path) -> bool {
+/// Whether the harness that owns `run_dir` is still running.
+pub fn owner_alive(run_dir: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(run_dir.join(OWNER_FILE)) else {
         let young = std::fs::metadata(run_dir)
             .and_then(|m| m.modified())

@@ -112,6 +112,12 @@ pub struct RunArgs {
     /// Leave the clusters up at the end and print how to reach them.
     #[arg(long)]
     pub keep: bool,
+    /// Keep the environment (clusters and Argo CD) for the next run of a
+    /// scenario with the same clusters and settings, and use one kept
+    /// earlier: only what a run changes is reset between runs. kwok only.
+    /// `gitops-e2e clean` removes kept environments.
+    #[arg(long, conflicts_with = "keep")]
+    pub reuse: bool,
     /// Existing provider: use kube context CONTEXT for scenario cluster NAME
     /// (repeatable; default: the cluster's `context`, else its name).
     #[arg(long = "context", value_name = "NAME=CONTEXT", value_parser = parse_context)]

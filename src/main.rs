@@ -111,6 +111,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
             ProviderArg::Existing => ProviderKind::Existing,
         }),
         keep: args.keep,
+        reuse: args.reuse,
         sync_timeout: args.timeout,
         diagnostics: args.diagnostics.clone(),
         contexts: args.contexts.iter().cloned().collect(),

@@ -155,7 +155,7 @@ impl Cmd {
         Ok(Managed {
             name: name.to_string(),
             pid: child.id(),
-            child,
+            child: Some(child),
             log: log.to_owned(),
         })
     }
@@ -189,7 +189,8 @@ impl fmt::Display for Cmd {
 pub struct Managed {
     pub name: String,
     pid: Option<u32>,
-    child: tokio::process::Child,
+    /// `None` once detached.
+    child: Option<tokio::process::Child>,
     pub log: PathBuf,
 }
 
@@ -200,22 +201,29 @@ impl Managed {
 
     /// Whether it has exited, and how.
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// SIGTERM to the group, then SIGKILL after `grace`.
     pub async fn stop(&mut self, grace: Duration) {
         signal_group(self.pid, libc::SIGTERM);
-        if tokio::time::timeout(grace, self.child.wait())
-            .await
-            .is_err()
+        if let Some(child) = self.child.as_mut()
+            && tokio::time::timeout(grace, child.wait()).await.is_err()
         {
             signal_group(self.pid, libc::SIGKILL);
-            let _ = self.child.wait().await;
+            let _ = child.wait().await;
         }
         // Children that left the group's leader behind still get the signal.
         signal_group(self.pid, libc::SIGKILL);
         self.pid = None;
+    }
+
+    /// Leaves it running after this process is gone (a kept environment):
+    /// neither dropping this nor exiting stops it any more. Returns its pid.
+    pub fn detach(mut self) -> Option<u32> {
+        // Forgetting the child is what keeps its kill-on-drop from firing.
+        std::mem::forget(self.child.take());
+        self.pid.take()
     }
 
     /// The last lines of its log, for diagnostics and error messages.

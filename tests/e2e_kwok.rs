@@ -1098,3 +1098,143 @@ fn faults_during_a_run_end_cleanly_with_the_cause_named() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// `--reuse`: the first run keeps its environment, the second uses it (no
+/// cluster or Argo CD started) and passes the same, each leaves it reset
+/// (no Application, no namespace of the lesson's), one whose Argo CD died
+/// is made afresh, and `clean` removes it with every process it runs.
+#[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
+fn reuse_keeps_a_warm_environment_resets_it_and_recreates_an_unhealthy_one() {
+    require_toolchain!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = harness_processes();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = private_tmp(dir.path());
+    let run = |n: usize| {
+        let json = dir.path().join(format!("report-{n}.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+            .current_dir(root())
+            .args([
+                "run",
+                "scenarios/lesson/03-constraints.yaml",
+                "--provider",
+                "kwok",
+                "--reuse",
+            ])
+            .arg("--json")
+            .arg(&json)
+            .arg("--diagnostics")
+            .arg(dir.path().join("diagnostics"))
+            .env("CI", "true")
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let report: Value = std::fs::read_to_string(&json)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        (out.status.code(), stderr, report)
+    };
+    let phases = |report: &Value| -> Vec<String> {
+        report["phases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let kubectl = |env: &std::path::Path, args: &[&str]| {
+        Command::new(
+            gitops_e2e::toolchain::Toolchain::locate()
+                .unwrap()
+                .bin("kubectl"),
+        )
+        .arg("--kubeconfig")
+        .arg(env.join("kubeconfigs/all.yaml"))
+        .args(args)
+        .output()
+        .unwrap()
+    };
+    let assert_reset = |env: &std::path::Path| {
+        for cluster in ["dev", "staging", "prod"] {
+            let ns = kubectl(env, &["--context", cluster, "get", "namespace", "agents"]);
+            assert!(!ns.status.success(), "namespace agents left on {cluster}");
+        }
+        let apps = kubectl(
+            env,
+            &[
+                "--context",
+                "dev",
+                "-n",
+                "argocd",
+                "get",
+                "applications",
+                "-o",
+                "name",
+            ],
+        );
+        assert!(
+            apps.status.success(),
+            "{}",
+            String::from_utf8_lossy(&apps.stderr)
+        );
+        assert!(
+            apps.stdout.is_empty(),
+            "Applications left: {}",
+            String::from_utf8_lossy(&apps.stdout)
+        );
+    };
+
+    let (code, stderr, first) = run(1);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("environment kept for --reuse"), "{stderr}");
+    let kept = run_dirs(&tmp);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].starts_with("gitops-e2e-run-reuse-"), "{kept:?}");
+    let env = tmp.join(&kept[0]);
+    assert!(env.join("environment.json").is_file());
+    assert_reset(&env);
+
+    let (code, stderr, second) = run(2);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("reusing the kept environment"), "{stderr}");
+    assert_eq!(run_dirs(&tmp), kept, "the same environment, nothing else");
+    assert_eq!(
+        first["checks"], second["checks"],
+        "the same verdict, check by check"
+    );
+    assert_eq!(phases(&first), phases(&second));
+    assert_reset(&env);
+
+    // Its argocd-server dies: the next run does not trust the environment.
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.join("environment.json")).unwrap())
+            .unwrap();
+    let port = state["argocd_url"]
+        .as_str()
+        .and_then(|u| u.rsplit(':').next())
+        .unwrap()
+        .to_string();
+    let killed = kill_marked(&tmp, |seen| {
+        seen.contains("ARGOCD_BINARY_NAME=argocd-server") && seen.contains(&port)
+    });
+    assert!(killed >= 1, "argocd-server found and killed");
+    let (code, stderr, _) = run(3);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("failed its health check"), "{stderr}");
+    assert_eq!(run_dirs(&tmp), kept, "made afresh in the same place");
+
+    let cleaned = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .arg("clean")
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(cleaned.status.code(), Some(0));
+    assert!(
+        run_dirs(&tmp).is_empty(),
+        "clean removed the kept environment"
+    );
+    assert_no_process_left(&before);
+}

@@ -159,3 +159,43 @@ pub async fn apply(
     }
     Ok(applied)
 }
+
+/// Deletes what `docs` name (as [`apply`] would have placed them), each
+/// once; what is already gone is not a problem. Returns the problems, in
+/// words.
+pub async fn delete(client: &kube::Client, docs: &[Value], default_namespace: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for doc in docs {
+        let (Some(api_version), Some(kind), Some(name)) = (
+            doc.get("apiVersion").and_then(Value::as_str),
+            doc.get("kind").and_then(Value::as_str),
+            doc.pointer("/metadata/name").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let (resource, caps) = match pinned_kind(client, &gvk).await {
+            Ok(found) => found,
+            Err(e) => {
+                problems.push(format!("cannot delete {kind} `{name}`: {e}"));
+                continue;
+            }
+        };
+        let api: Api<DynamicObject> = if caps.scope == Scope::Namespaced {
+            let ns = doc
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(default_namespace);
+            Api::namespaced_with(client.clone(), ns, &resource)
+        } else {
+            Api::all_with(client.clone(), &resource)
+        };
+        match api.delete(name, &Default::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => problems.push(format!("cannot delete {kind} `{name}`: {e}")),
+        }
+    }
+    problems
+}

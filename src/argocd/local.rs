@@ -81,6 +81,9 @@ pub struct LocalProcesses {
     toolchain: Toolchain,
     running: Option<LocalArgoCd>,
     proxy: Option<ConnectProxy>,
+    /// A kept Argo CD to use instead of starting one (`--reuse`): its
+    /// server's URL, and its working directory once `start` named it.
+    kept: Option<(String, Option<PathBuf>)>,
 }
 
 impl LocalProcesses {
@@ -89,8 +92,27 @@ impl LocalProcesses {
             toolchain,
             running: None,
             proxy: None,
+            kept: None,
         }
     }
+
+    /// An Argo CD an earlier run kept, its argocd-server at `server_url`.
+    pub fn kept(toolchain: Toolchain, server_url: String) -> Self {
+        Self {
+            kept: Some((server_url, None)),
+            ..Self::new(toolchain)
+        }
+    }
+}
+
+/// Whether argocd-server at `url` answers its /healthz within 5 s.
+pub async fn answers(url: &str) -> bool {
+    reqwest::Client::new()
+        .get(format!("{url}/healthz"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 #[async_trait::async_trait]
@@ -106,6 +128,14 @@ impl ArgoCdRuntime for LocalProcesses {
         dir: &Path,
         timeout: Duration,
     ) -> anyhow::Result<super::api::ApiAccess> {
+        if let Some((url, kept_dir)) = &mut self.kept {
+            *kept_dir = Some(dir.to_path_buf());
+            anyhow::ensure!(
+                answers(url).await,
+                "the kept Argo CD at {url} does not answer /healthz"
+            );
+            return Ok(super::api::ApiAccess::open(url.clone()));
+        }
         let argocd = start(Options {
             toolchain: &self.toolchain,
             hub,
@@ -146,6 +176,25 @@ impl ArgoCdRuntime for LocalProcesses {
                 from,
             })
             .collect();
+        if let Some((_, Some(dir))) = &self.kept {
+            let mut logs: Vec<PathBuf> = std::fs::read_dir(dir.join("logs"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "log"))
+                .collect();
+            logs.sort();
+            files.extend(logs.into_iter().map(|from| {
+                DiagnosticFile::Copy {
+                    name: from
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    from,
+                }
+            }));
+        }
         files.extend(self.proxy.as_ref().and_then(ConnectProxy::refused_file));
         files
     }
@@ -155,6 +204,18 @@ impl ArgoCdRuntime for LocalProcesses {
             argocd.stop().await;
         }
         self.proxy = None;
+    }
+
+    async fn detach(&mut self) -> Option<String> {
+        self.proxy = None;
+        if let Some(argocd) = self.running.take() {
+            let url = argocd.server_url.clone();
+            for component in argocd.components {
+                component.detach();
+            }
+            return Some(url);
+        }
+        self.kept.as_ref().map(|(url, _)| url.clone())
     }
 }
 

@@ -72,4 +72,12 @@ pub trait ArgoCdRuntime: Send + Sync {
 
     /// Stops what `start` started; an Argo CD it found is left as it was.
     async fn stop(&mut self);
+
+    /// Leaves Argo CD running for a later run (`--reuse`) and returns its
+    /// API's URL; `None` when this runtime cannot be kept (then it is
+    /// stopped as by [`ArgoCdRuntime::stop`]).
+    async fn detach(&mut self) -> Option<String> {
+        self.stop().await;
+        None
+    }
 }

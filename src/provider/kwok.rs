@@ -32,6 +32,9 @@ pub struct Kwok {
     prefix: String,
     /// kwokctl clusters this run asked for, created or not: all are deleted.
     created: std::sync::Mutex<Vec<String>>,
+    /// Clusters an earlier run kept (`--reuse`), returned by `up` instead of
+    /// new ones once they answer.
+    kept: Vec<Provisioned>,
 }
 
 impl Kwok {
@@ -42,6 +45,47 @@ impl Kwok {
             kubeconfigs: run_dir.join("kubeconfigs"),
             prefix: format!("gitops-e2e-{run_id}"),
             created: Default::default(),
+            kept: Vec::new(),
+        }
+    }
+
+    /// The clusters an earlier run kept in `run_dir` (`--reuse`).
+    pub fn kept(
+        toolchain: Toolchain,
+        run_dir: &Path,
+        run_id: &str,
+        kept: Vec<Provisioned>,
+    ) -> Self {
+        Self {
+            kept,
+            ..Self::new(toolchain, run_dir, run_id)
+        }
+    }
+
+    /// A kept cluster, once its API server answers.
+    async fn reattach(&self, req: &ClusterRequest) -> Result<Provisioned, ProvisionError> {
+        let kept = self
+            .kept
+            .iter()
+            .find(|p| p.name == req.name)
+            .cloned()
+            .ok_or_else(|| {
+                create_error(
+                    req,
+                    anyhow::anyhow!("the kept environment has no cluster `{}`", req.name),
+                )
+            })?;
+        let client = kept.client().await?;
+        match tokio::time::timeout(Duration::from_secs(5), client.apiserver_version()).await {
+            Ok(Ok(_)) => Ok(kept),
+            Ok(Err(e)) => Err(create_error(
+                req,
+                anyhow::Error::new(e).context("the kept cluster does not answer"),
+            )),
+            Err(_) => Err(create_error(
+                req,
+                anyhow::anyhow!("the kept cluster did not answer within 5 s"),
+            )),
         }
     }
 
@@ -228,8 +272,14 @@ impl Provider for Kwok {
                     .iter()
                     .map(|c| format!("{}-{}", self.prefix, c.name)),
             );
-        // All at once: each cluster has its own ports.
         let this = &*self;
+        if !self.kept.is_empty() {
+            return join_all(clusters.iter().map(|c| this.reattach(c)))
+                .await
+                .into_iter()
+                .collect();
+        }
+        // All at once: each cluster has its own ports.
         let version = version.as_str();
         join_all(clusters.iter().map(|c| async move {
             this.start(c, version).await?;

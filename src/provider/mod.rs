@@ -31,7 +31,7 @@ pub struct ClusterRequest {
 }
 
 /// A running cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Provisioned {
     /// The scenario's cluster name, also its context in `kubeconfig`.
     pub name: String,

@@ -11,6 +11,7 @@
 //! Ctrl-C; `--keep` leaves the clusters up.
 
 mod diagnostics;
+pub mod reuse;
 mod seams;
 mod session;
 #[cfg(test)]
@@ -60,6 +61,9 @@ pub struct RunOptions {
     pub kind: crate::provider::kind::KindSettings,
     /// Local images to load into the clusters' nodes, besides `spec.images`.
     pub load_images: Vec<String>,
+    /// Keep the environment for the next run with the same key, and use a
+    /// kept one ([`reuse`]).
+    pub reuse: bool,
 }
 
 /// The end of a run: its report (always) and, when the run could not reach
@@ -160,6 +164,37 @@ impl Interrupts {
     }
 }
 
+/// A run's directory: a temporary one, removed at the end unless kept, or
+/// a kept environment's (`--reuse`), whose end the runner decides.
+pub enum RunDir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl RunDir {
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            RunDir::Temp(dir) => dir.path(),
+            RunDir::Kept(dir) => dir,
+        }
+    }
+
+    /// Leaves the directory in place and returns its path.
+    fn keep(self) -> PathBuf {
+        match self {
+            RunDir::Temp(dir) => dir.keep(),
+            RunDir::Kept(dir) => dir,
+        }
+    }
+}
+
+/// `--reuse`: the environment's key and, once known, what it held when it
+/// was made (read from the kept one, or recorded after setup).
+pub struct Reusing {
+    pub key: String,
+    pub state: Option<reuse::State>,
+}
+
 pub struct Runner<'a> {
     plan: Arc<Plan>,
     loaded: Arc<Loaded>,
@@ -169,7 +204,14 @@ pub struct Runner<'a> {
     steps: Vec<Box<dyn Step>>,
     /// The run's own directory (kubeconfigs, Argo CD's files, repositories);
     /// removed at the end unless the clusters are kept.
-    dir: tempfile::TempDir,
+    dir: RunDir,
+    /// `--reuse`: the environment's key, and what it held when made (set
+    /// once known: read from a kept one, or recorded after setup).
+    reuse: Option<Reusing>,
+    /// Set when the environment was kept for `--reuse` at the end.
+    reused_kept: bool,
+    /// Set when the run was interrupted: nothing is kept for `--reuse`.
+    interrupted: bool,
     run_id: String,
     clusters: Vec<Provisioned>,
     argocd_api: Option<crate::argocd::api::ApiAccess>,
@@ -185,7 +227,7 @@ impl<'a> Runner<'a> {
         sink: &'a dyn Sink,
         seams: Seams,
         steps: Vec<Box<dyn Step>>,
-        dir: tempfile::TempDir,
+        dir: RunDir,
     ) -> Self {
         let run_id = seams::run_id(dir.path());
         Runner {
@@ -196,12 +238,22 @@ impl<'a> Runner<'a> {
             seams,
             steps,
             dir,
+            reuse: None,
+            reused_kept: false,
+            interrupted: false,
             run_id,
             clusters: Vec::new(),
             argocd_api: None,
             urls: UrlMap::default(),
             live: None,
         }
+    }
+
+    /// `--reuse`: keep the environment in the run's directory, and use the
+    /// one described there when it is healthy.
+    pub fn reusing(mut self, reuse: Option<Reusing>) -> Self {
+        self.reuse = reuse;
+        self
     }
 
     /// Sets up, runs the steps, collects diagnostics when something failed,
@@ -229,6 +281,7 @@ impl<'a> Runner<'a> {
         } else {
             None
         };
+        self.interrupted = was_interrupted;
         let keep = self.opts.keep && !was_interrupted;
         let remains = self.what_teardown_stops(keep);
         {
@@ -252,6 +305,14 @@ impl<'a> Runner<'a> {
             self.sink.emit(Event::Note(format!(
                 "kept run directory {}",
                 kept.display()
+            )));
+        } else if let RunDir::Kept(dir) = &self.dir
+            && !self.reused_kept
+            && let Err(e) = reuse::destroy(dir)
+        {
+            self.sink.emit(Event::Note(format!(
+                "could not remove the environment {}: {e} (`gitops-e2e clean` removes it)",
+                dir.display()
             )));
         }
         RunEnd {
@@ -289,7 +350,9 @@ impl<'a> Runner<'a> {
     /// Clusters and Argo CD, repositories, cluster registrations: then the
     /// steps get their view of it all.
     async fn setup(&mut self) -> Result<(), Error> {
+        self.check_kept_environment().await?;
         self.clusters_and_argocd().await?;
+        self.record_baseline().await?;
         if !self.images().is_empty() {
             self.phase("images loaded", async |r| r.load_images().await)
                 .await?;
@@ -298,6 +361,99 @@ impl<'a> Runner<'a> {
             .await?;
         self.phase("clusters registered", async |r| r.register_clusters().await)
             .await
+    }
+
+    /// `--reuse` with a kept environment: it is used only if every cluster
+    /// and Argo CD answer; else it is removed and this run makes it afresh.
+    async fn check_kept_environment(&mut self) -> Result<(), Error> {
+        let Some(state) = self.reuse.as_ref().and_then(|r| r.state.as_ref()) else {
+            return Ok(());
+        };
+        let why = match reuse::health(state).await {
+            Ok(()) => {
+                self.sink.emit(Event::Note(format!(
+                    "reusing the kept environment {}",
+                    self.dir.path().display()
+                )));
+                return Ok(());
+            }
+            Err(why) => why,
+        };
+        self.sink.emit(Event::Note(format!(
+            "the kept environment {} failed its health check ({why}): making it afresh",
+            self.dir.path().display()
+        )));
+        let dir = self.dir.path().to_path_buf();
+        let redo = || -> Result<(), std::io::Error> {
+            reuse::destroy(&dir)?;
+            std::fs::create_dir_all(&dir)?;
+            crate::clean::write_owner(&dir)
+        };
+        redo().map_err(|e| {
+            env_error(
+                format!("cannot remove the kept environment `{}`", dir.display()),
+                e,
+            )
+        })?;
+        if let Some(r) = &mut self.reuse {
+            r.state = None;
+        }
+        let toolchain = crate::toolchain::Toolchain::locate()
+            .map_err(|e| env_error("the upstream toolchain is not usable", e))?;
+        self.seams = seams::choose(
+            crate::scenario::ProviderKind::Kwok,
+            &self.opts,
+            &toolchain,
+            &dir,
+            &self.run_id,
+        )?;
+        Ok(())
+    }
+
+    /// `--reuse` on a new environment: what it holds before the run adds
+    /// anything, so that the reset at the end knows what to leave.
+    async fn record_baseline(&mut self) -> Result<(), Error> {
+        let Some(r) = &self.reuse else {
+            return Ok(());
+        };
+        if r.state.is_some() {
+            return Ok(());
+        }
+        let hub_name = self.loaded.hub().name.clone();
+        let mut clients = Vec::new();
+        for p in &self.clusters {
+            let client = p
+                .client()
+                .await
+                .map_err(|e| env_error("cannot connect", e))?;
+            clients.push((p.name.clone(), client));
+        }
+        let hub = clients
+            .iter()
+            .find(|(n, _)| *n == hub_name)
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| {
+                env_error("the hub is not running", anyhow::anyhow!("not provisioned"))
+            })?;
+        let namespace = self.loaded.scenario.spec.argocd.namespace.clone();
+        let (namespaces, secrets) = reuse::baseline(&clients, &hub, &namespace)
+            .await
+            .map_err(|e| env_error("cannot record what the new environment holds", e))?;
+        let state = reuse::State {
+            key: r.key.clone(),
+            clusters: self.clusters.clone(),
+            argocd_url: self
+                .argocd_api
+                .as_ref()
+                .map(|a| a.url.clone())
+                .unwrap_or_default(),
+            namespaces,
+            secrets,
+        };
+        if let Some(r) = &mut self.reuse {
+            r.state = Some(state);
+        }
+        Ok(())
     }
 
     /// Every cluster comes up at once; Argo CD starts on the hub as soon as
@@ -627,11 +783,62 @@ impl<'a> Runner<'a> {
         parts.join(", ")
     }
 
+    /// `--reuse`: resets the environment and leaves it running for the
+    /// next run; `false` when it cannot be kept (then it is torn down).
+    async fn keep_for_reuse(&mut self) -> bool {
+        let (Some(r), Some(live)) = (&self.reuse, &self.live) else {
+            return false;
+        };
+        let Some(state) = &r.state else {
+            return false;
+        };
+        if let Err(e) = reuse::reset(live, state).await {
+            self.sink.emit(Event::Note(format!(
+                "the environment cannot be kept for --reuse: its reset failed ({e:#}); removing it"
+            )));
+            return false;
+        }
+        let mut state = state.clone();
+        self.live = None;
+        let Some(url) = self.seams.argocd.detach().await else {
+            return false;
+        };
+        state.argocd_url = url;
+        self.seams.repos.stop().await;
+        // The next run serves its repositories afresh, into the same place.
+        let repos = self.dir.path().join("repos");
+        let saved = std::fs::remove_dir_all(&repos)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            })
+            .and_then(|()| reuse::save(self.dir.path(), &state));
+        if let Err(e) = saved {
+            self.sink.emit(Event::Note(format!(
+                "the environment cannot be kept for --reuse: {e}; removing it"
+            )));
+            return false;
+        }
+        self.sink.emit(Event::Note(format!(
+            "environment kept for --reuse in {} (`gitops-e2e clean` removes it)",
+            self.dir.path().display()
+        )));
+        true
+    }
+
     async fn teardown(&mut self, keep: bool) {
         self.sink.emit(Event::PhaseStarted {
             name: "teardown".into(),
         });
         let started = Instant::now();
+        if self.reuse.is_some() && !keep && !self.interrupted && self.keep_for_reuse().await {
+            self.reused_kept = true;
+            self.sink.emit(Event::PhaseFinished {
+                name: "teardown".into(),
+                duration: started.elapsed(),
+            });
+            return;
+        }
         self.live = None;
         self.seams.argocd.stop().await;
         self.seams.repos.stop().await;

@@ -1,12 +1,13 @@
 //! Where clusters, Argo CD and repositories come from, chosen in one place.
 
-use super::{RunOptions, Runner};
+use super::{Reusing, RunDir, RunOptions, Runner, reuse};
 use crate::argocd::ArgoCdRuntime;
 use crate::argocd::incluster::{self, InCluster};
 use crate::argocd::local::LocalProcesses;
 use crate::argocd::repo_containers::NetworkContainers;
 use crate::argocd::repos::{Loopback, RepoServer};
 use crate::error::Error;
+use crate::events::Event;
 use crate::events::Sink;
 use crate::live::env_error;
 use crate::plan::Plan;
@@ -53,6 +54,15 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
         });
     };
     let kind = choose_provider(&loaded, &opts);
+    if opts.reuse && kind != ProviderKind::Kwok {
+        return Err(Error::Input {
+            message: format!(
+                "--reuse keeps kwok environments only; this run's provider is {}",
+                format!("{kind:?}").to_lowercase()
+            ),
+            help: Some("run without --reuse, or with --provider kwok".into()),
+        });
+    }
     // Checked before anything starts, so a missing tool costs no cluster.
     if let Some(missing) = crate::toolchain::missing_for_live_runs() {
         return Err(env_error(
@@ -62,18 +72,28 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
     }
     let toolchain =
         Toolchain::locate().map_err(|e| env_error("the upstream toolchain is not usable", e))?;
-    let dir = tempfile::Builder::new()
-        .prefix(RUN_DIR_PREFIX)
-        .tempdir()
-        .map_err(|e| {
-            env_error(
-                format!(
-                    "cannot create a run directory in `{}`",
-                    std::env::temp_dir().display()
-                ),
-                e,
-            )
-        })?;
+    let reusing = if opts.reuse {
+        kept_environment(&loaded, kind, &toolchain, sink)?
+    } else {
+        None
+    };
+    let dir = match &reusing {
+        Some((dir, _)) => RunDir::Kept(dir.clone()),
+        None => RunDir::Temp(
+            tempfile::Builder::new()
+                .prefix(RUN_DIR_PREFIX)
+                .tempdir()
+                .map_err(|e| {
+                    env_error(
+                        format!(
+                            "cannot create a run directory in `{}`",
+                            std::env::temp_dir().display()
+                        ),
+                        e,
+                    )
+                })?,
+        ),
+    };
     crate::clean::write_owner(dir.path()).map_err(|e| {
         env_error(
             format!(
@@ -83,20 +103,83 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
             e,
         )
     })?;
-    let seams = choose(kind, &opts, &toolchain, dir.path(), &run_id(dir.path()))?;
-    Ok(Runner::new(
-        plan,
-        loaded,
-        opts,
-        sink,
-        seams,
-        steps::all(),
-        dir,
-    ))
+    let id = run_id(dir.path());
+    let reusing = reusing.map(|(_, r)| r);
+    let seams = match reusing.as_ref().and_then(|r| r.state.as_ref()) {
+        Some(state) => kept_seams(&toolchain, dir.path(), &id, state),
+        None => choose(kind, &opts, &toolchain, dir.path(), &id)?,
+    };
+    Ok(Runner::new(plan, loaded, opts, sink, seams, steps::all(), dir).reusing(reusing))
+}
+
+/// `--reuse`: the kept environment's directory for this scenario's key,
+/// and its description when there is a usable one. `None` when a running
+/// harness is using it (this run then makes its own, not kept). A
+/// directory without a description (a run killed before it kept it) is
+/// removed first.
+fn kept_environment(
+    loaded: &Loaded,
+    kind: ProviderKind,
+    toolchain: &Toolchain,
+    sink: &dyn Sink,
+) -> Result<Option<(std::path::PathBuf, Reusing)>, Error> {
+    let key = reuse::key(loaded, kind, toolchain);
+    let dir = reuse::dir(&key);
+    if dir.exists() && crate::clean::owner_alive(&dir) {
+        sink.emit(Event::Note(format!(
+            "the kept environment {} is in use by another run: this run makes its own",
+            dir.display()
+        )));
+        return Ok(None);
+    }
+    let state = reuse::load(&dir, &key);
+    if state.is_none() && dir.exists() {
+        reuse::destroy(&dir).map_err(|e| {
+            env_error(
+                format!(
+                    "cannot remove the unusable kept environment `{}`",
+                    dir.display()
+                ),
+                e,
+            )
+        })?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        env_error(
+            format!(
+                "cannot create the environment directory `{}`",
+                dir.display()
+            ),
+            e,
+        )
+    })?;
+    Ok(Some((dir, Reusing { key, state })))
+}
+
+/// The seams of a kept kwok environment.
+pub(super) fn kept_seams(
+    toolchain: &Toolchain,
+    dir: &std::path::Path,
+    run_id: &str,
+    state: &reuse::State,
+) -> Seams {
+    Seams {
+        provider: Box::new(Kwok::kept(
+            toolchain.clone(),
+            dir,
+            run_id,
+            state.clusters.clone(),
+        )),
+        argocd: Box::new(LocalProcesses::kept(
+            toolchain.clone(),
+            state.argocd_url.clone(),
+        )),
+        repos: Box::new(Loopback::new(toolchain.bin("helm"))),
+    }
 }
 
 /// The one place that maps a provider to its seams.
-fn choose(
+pub(super) fn choose(
     kind: ProviderKind,
     opts: &RunOptions,
     toolchain: &Toolchain,

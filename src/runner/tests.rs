@@ -276,7 +276,7 @@ async fn run_with(
     let end = {
         let sink = Silent;
         let tee = Tee(vec![&sink, &collector]);
-        Runner::new(plan, loaded, opts, &tee, seams, steps, dir)
+        Runner::new(plan, loaded, opts, &tee, seams, steps, RunDir::Temp(dir))
             .run_to_end(interrupt)
             .await
     };
