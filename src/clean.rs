@@ -294,6 +294,16 @@ fn marked_processes() -> Vec<(Process, PathBuf)> {
         .collect()
 }
 
+/// The pid the owner file of `run_dir` names.
+pub fn owner_pid(run_dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(run_dir.join(OWNER_FILE))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Field `index` of `/proc/<pid>/stat` counted after the command name
 /// (0 = state, 2 = process group, 19 = start time).
 fn stat_field(pid: u32, index: usize) -> Option<String> {
@@ -314,7 +324,6 @@ fn alive(pid: u32) -> bool {
 /// Whether the harness that owns `run_dir` still runs (same pid and start
 /// time, so a reused pid does not count). A directory without an owner file
 /// that is younger than a minute may be a run being set up: left alone.
-/// Whether the harness that owns `run_dir` is still running.
 pub fn owner_alive(run_dir: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(run_dir.join(OWNER_FILE)) else {
         let young = std::fs::metadata(run_dir)

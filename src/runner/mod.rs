@@ -193,6 +193,8 @@ impl RunDir {
 pub struct Reusing {
     pub key: String,
     pub state: Option<reuse::State>,
+    /// Held for the whole run: no other run of this process takes it.
+    pub claim: reuse::Claim,
 }
 
 pub struct Runner<'a> {

@@ -35,6 +35,41 @@ use crate::toolchain::Toolchain;
 
 use super::RUN_DIR_PREFIX;
 
+/// Kept environments in use by a run of this process (a suite runs several).
+static IN_USE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A kept environment's directory, taken by one run until dropped.
+#[derive(Debug)]
+pub struct Claim(PathBuf);
+
+impl Claim {
+    /// Takes `dir` for this run, unless another run (of this process, or of
+    /// another harness still running) has it.
+    pub fn take(dir: &Path) -> Option<Claim> {
+        let mut in_use = IN_USE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if in_use.iter().any(|d| d == dir) {
+            return None;
+        }
+        let other_owner = crate::clean::owner_pid(dir).is_some_and(|pid| pid != std::process::id());
+        if dir.exists() && other_owner && crate::clean::owner_alive(dir) {
+            return None;
+        }
+        in_use.push(dir.to_path_buf());
+        Some(Claim(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut in_use = IN_USE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        in_use.retain(|d| *d != self.0);
+    }
+}
+
 /// The file in a kept environment's directory that describes it.
 pub const STATE_FILE: &str = "environment.json";
 
@@ -298,7 +333,8 @@ mod tests {
     use super::*;
 
     fn lesson() -> Loaded {
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lesson/03-constraints.yaml");
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lesson/03-constraints.yaml");
         crate::scenario::load(&file).unwrap()
     }
 
@@ -316,7 +352,11 @@ mod tests {
         let loaded = lesson();
         let key = key(&loaded, ProviderKind::Kwok, &tc);
         assert_eq!(key.len(), 16);
-        assert_eq!(key, super::key(&lesson(), ProviderKind::Kwok, &tc), "stable");
+        assert_eq!(
+            key,
+            super::key(&lesson(), ProviderKind::Kwok, &tc),
+            "stable"
+        );
 
         // Expectations and timeouts do not shape the environment.
         let mut other = lesson();
@@ -350,6 +390,23 @@ mod tests {
         assert!(load(tmp.path(), "fedcba9876543210").is_none());
         std::fs::write(tmp.path().join(STATE_FILE), "{not json").unwrap();
         assert!(load(tmp.path(), "0123456789abcdef").is_none());
+    }
+
+    #[test]
+    fn a_kept_environment_is_claimed_by_one_run_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("env");
+        let first = Claim::take(&dir).unwrap();
+        assert!(Claim::take(&dir).is_none(), "taken by the first");
+        drop(first);
+        let again = Claim::take(&dir);
+        assert!(again.is_some(), "free once the first is done");
+        // Another harness that is still running owns it: not taken.
+        drop(again);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(crate::clean::OWNER_FILE), "1 0\n").unwrap();
+        let pid1_alive = crate::clean::owner_alive(&dir);
+        assert_eq!(Claim::take(&dir).is_none(), pid1_alive);
     }
 
     #[test]

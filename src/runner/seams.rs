@@ -125,13 +125,13 @@ fn kept_environment(
 ) -> Result<Option<(std::path::PathBuf, Reusing)>, Error> {
     let key = reuse::key(loaded, kind, toolchain);
     let dir = reuse::dir(&key);
-    if dir.exists() && crate::clean::owner_alive(&dir) {
+    let Some(claim) = reuse::Claim::take(&dir) else {
         sink.emit(Event::Note(format!(
             "the kept environment {} is in use by another run: this run makes its own",
             dir.display()
         )));
         return Ok(None);
-    }
+    };
     let state = reuse::load(&dir, &key);
     if state.is_none() && dir.exists() {
         reuse::destroy(&dir).map_err(|e| {
@@ -153,7 +153,7 @@ fn kept_environment(
             e,
         )
     })?;
-    Ok(Some((dir, Reusing { key, state })))
+    Ok(Some((dir, Reusing { key, state, claim })))
 }
 
 /// The seams of a kept kwok environment.
