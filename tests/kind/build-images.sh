@@ -25,7 +25,7 @@ export DOCKER_BUILDKIT=0 # docker.io 20.10's classic builder; no buildx here
 build_root=$kind_cache/build
 gobin=$kind_cache/bin
 times_log=$kind_cache/build-times.log
-mkdir -p "$build_root" "$gobin"
+mkdir -p "$build_root" "$gobin" "$kind_cache/logs"
 
 log() { printf '[kind-images] %s\n' "$*" >&2; }
 die() {
