@@ -90,6 +90,7 @@ bench: build
 	bench/plan.sh
 	bench/plan-vs-argocd.sh
 	bench/run-lesson.sh
+	REUSE=1 bench/run-lesson.sh
 	bench/scale.py
 	bench/suite.sh
 	@if tests/kind/status.sh >/dev/null && tests/kind/docker-env.sh; then PROVIDER=kind RUNS=1 bench/run-lesson.sh; \

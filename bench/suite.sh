@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Many scenarios in one invocation: the three lesson scenarios and two e2e
 # scenarios on kwok, run one by one (five processes, one after another)
-# against one `gitops-e2e run --jobs 2` of all five. Prints the wall time of
+# against one `gitops-e2e run --jobs 2` of all five, and against
+# `--jobs 2 --reuse` (starting with no kept environment; removed after). Prints the wall time of
 # each way, median and spread of RUNS runs. Exit codes are expected to be
 # non-zero (the lesson's drafts and the e2e scenarios fail on purpose); the
 # same verdicts both ways is what is checked.
@@ -31,6 +32,13 @@ for i in $(seq 1 "$runs"); do
   CI=true "$bin" run "${scenarios[@]}" --provider kwok --jobs 2 --json "$dir/suite-$i.json" \
     --diagnostics "$dir/d" >/dev/null 2>&1 || code=$?
   echo "$(($(ms) - start)) $code" >>"$dir/jobs2"
+  mkdir -p "$dir/tmp"
+  start=$(ms)
+  code=0
+  CI=true TMPDIR="$dir/tmp" "$bin" run "${scenarios[@]}" --provider kwok --jobs 2 --reuse \
+    --diagnostics "$dir/d" >/dev/null 2>&1 || code=$?
+  echo "$(($(ms) - start)) $code" >>"$dir/reuse"
+  TMPDIR="$dir/tmp" "$bin" clean >/dev/null 2>&1 || true
 done
 python3 - "$dir" <<'PY'
 import json, statistics, sys
@@ -46,5 +54,8 @@ jobs2, jobs2_codes = walls("jobs2")
 print(f"five scenarios on kwok, {len(serial)} run(s) each way; median (min–max)")
 print(f"  one by one (5 processes)   {spread(serial)}   exit codes {serial_codes[0]}")
 print(f"  run --jobs 2 (1 process)   {spread(jobs2)}   exit code  {jobs2_codes[0]}")
-print(f"  --jobs 2 takes {statistics.median(jobs2) / statistics.median(serial):.2f}x the time of one by one")
+reuse, reuse_codes = walls("reuse")
+print(f"  run --jobs 2 --reuse        {spread(reuse)}   exit code  {reuse_codes[0]}")
+print(f"  --jobs 2 takes {statistics.median(jobs2) / statistics.median(serial):.2f}x the time of one by one,"
+      f" --jobs 2 --reuse {statistics.median(reuse) / statistics.median(serial):.2f}x")
 PY
