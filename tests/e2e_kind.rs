@@ -10,6 +10,8 @@
 //! locally built node image and the host's kubeadm patches
 //! (`tests/kind/host-patches.yaml`); a user's laptop needs neither.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -304,6 +306,110 @@ mod kind_tier {
             failures.contains("missing: fastapi-agent-dev"),
             "{failures}"
         );
+    }
+
+    /// Argo CD's admin password (read from the kept hub), the fixtures'
+    /// canary and the clusters' credentials appear in nothing a failed kind
+    /// run writes: terminal, reports, diagnostics bundle (with the pods'
+    /// logs), run directory (but its kubeconfigs). The kept clusters are
+    /// then removed by `clean`.
+    #[test]
+    #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+    fn the_admin_password_appears_nowhere_a_failed_kind_run_writes() {
+        require_kind!();
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let before = kind_clusters();
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let bin = env!("CARGO_BIN_EXE_gitops-e2e");
+        let out = Command::new(bin)
+            .current_dir(root())
+            .args([
+                "run",
+                "tests/e2e/secret-canary.yaml",
+                "--provider",
+                "kind",
+                "--keep",
+            ])
+            .arg("--json")
+            .arg(dir.path().join("r.json"))
+            .arg("--junit")
+            .arg(dir.path().join("r.xml"))
+            .arg("--markdown")
+            .arg(dir.path().join("r.md"))
+            .arg("--diagnostics")
+            .arg(dir.path().join("diagnostics"))
+            .env("CI", "true")
+            .env("TMPDIR", &tmp)
+            .env("GITOPS_E2E_KIND_NODE_IMAGE", NODE_IMAGE)
+            .env(
+                "GITOPS_E2E_KIND_PATCHES",
+                root().join("tests/kind/host-patches.yaml"),
+            )
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let kept = run_dirs(&tmp);
+        let run_dir = tmp.join(kept.first().cloned().unwrap_or_default());
+        let password = Command::new(
+            gitops_e2e::toolchain::Toolchain::locate()
+                .map(|t| t.bin("kubectl"))
+                .unwrap_or_else(|_| "kubectl".into()),
+        )
+        .arg("--kubeconfig")
+        .arg(run_dir.join("kubeconfigs/all.yaml"))
+        .args(["--context", "dev", "-n", "argocd", "get", "secret"])
+        .args([
+            "argocd-initial-admin-secret",
+            "-o",
+            "jsonpath={.data.password}",
+        ])
+        .output()
+        .unwrap();
+        let clean = Command::new(bin)
+            .arg("clean")
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        let left: Vec<String> = kind_clusters()
+            .into_iter()
+            .filter(|c| !before.contains(c))
+            .collect();
+        assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+        assert_eq!(kept.len(), 1, "--keep kept the run: {kept:?}");
+        assert!(clean.status.success(), "{clean:?}");
+        assert!(left.is_empty(), "clean left {left:?}");
+        let b64 = String::from_utf8_lossy(&password.stdout).trim().to_string();
+        use base64::Engine as _;
+        let plain = base64::engine::general_purpose::STANDARD
+            .decode(&b64)
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .unwrap_or_default();
+        assert!(
+            plain.len() >= 8,
+            "the admin password was read: {password:?}"
+        );
+        let canary = "gitops-e2e-canary-7f3a9c";
+        let forms = vec![
+            plain,
+            b64,
+            canary.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(canary),
+        ];
+        // `clean` removed the run directory; what remains is what the user keeps.
+        let (files, leaks) = common::places_holding(
+            dir.path(),
+            &[("stdout", &stdout), ("stderr", &stderr)],
+            &forms,
+            |_| false,
+        );
+        assert!(
+            files >= 5,
+            "reports and a diagnostics bundle ({files} files)"
+        );
+        assert!(leaks.is_empty(), "a secret leaked into: {leaks:#?}");
     }
 
     /// A run killed with SIGKILL once its clusters are up leaves kind clusters

@@ -5,6 +5,8 @@
 //! `skipped: <reason>` otherwise. Runs are serialized: each brings up three
 //! clusters and Argo CD, which is all two cores can take at once.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -844,12 +846,7 @@ fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
     // Where credentials are kept by design: the kubeconfigs, the clusters'
     // PKI and etcd (which stores the Secrets), Argo CD's kubeconfig and TLS.
     let store = |path: &std::path::Path| {
-        let rel = path.strip_prefix(&run_dir).ok();
-        rel.is_some_and(|rel| {
-            let parts: Vec<String> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
+        parts_below(path, &run_dir).is_some_and(|parts| {
             matches!(
                 parts
                     .iter()
@@ -868,38 +865,16 @@ fn a_secret_canary_appears_nowhere_a_failed_run_writes() {
             )
         })
     };
-    let mut places = vec![
-        ("stdout".to_string(), stdout),
-        ("stderr".to_string(), stderr),
-    ];
-    let mut files = 0;
-    let mut stack = vec![dir.path().to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let path = e.path();
-            if store(&path) {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                files += 1;
-                places.push((
-                    path.display().to_string(),
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                ));
-            }
-        }
-    }
+    let (files, leaks) = common::places_holding(
+        dir.path(),
+        &[("stdout", &stdout), ("stderr", &stderr)],
+        &forms,
+        store,
+    );
     assert!(
         files >= 5,
         "reports and a diagnostics bundle were written ({files} files)"
     );
-    let leaks: Vec<&String> = places
-        .iter()
-        .filter(|(_, text)| forms.iter().any(|f| text.contains(f.as_str())))
-        .map(|(place, _)| place)
-        .collect();
     // The kept clusters go before the verdict, whatever it is.
     let cleaned = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
         .arg("clean")
@@ -1237,4 +1212,15 @@ fn reuse_keeps_a_warm_environment_resets_it_and_recreates_an_unhealthy_one() {
         "clean removed the kept environment"
     );
     assert_no_process_left(&before);
+}
+
+/// The path of `path` below `base` as its components, if it is below it.
+fn parts_below(path: &std::path::Path, base: &std::path::Path) -> Option<Vec<String>> {
+    Some(
+        path.strip_prefix(base)
+            .ok()?
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect(),
+    )
 }
