@@ -176,8 +176,9 @@ pub fn lint_files(files: &[PathBuf]) -> Result<Report, Error> {
     })
 }
 
-/// An expansion that stopped at the Application limit is not a verdict on
-/// the ApplicationSet: it is refused as input, naming the limit and the flag.
+/// An expansion that stopped at the Application limit or a template's render
+/// budget is not a verdict on the ApplicationSet: it is refused as input,
+/// naming the limit (and the flag that raises it).
 fn check_limit(file: &Path, doc: &Document, expansion: &appset::Expansion) -> Result<(), Error> {
     let Some(limit) = &expansion.limit_exceeded else {
         return Ok(());
@@ -188,11 +189,17 @@ fn check_limit(file: &Path, doc: &Document, expansion: &appset::Expansion) -> Re
             Location::new(file, doc.pos(&limit.pointer)),
             limit.message
         ),
-        help: Some(format!(
-            "gitops-e2e expands at most {} Applications per ApplicationSet; \
-             raise the limit with --max-applications N if this many are meant",
-            appset::max_applications()
-        )),
+        help: Some(if limit.rule == appset::RENDER_LIMIT_RULE {
+            "gitops-e2e renders each template string within a step and an output budget; \
+             a template that needs more most likely loops over more than it should"
+                .to_string()
+        } else {
+            format!(
+                "gitops-e2e expands at most {} Applications per ApplicationSet; \
+                 raise the limit with --max-applications N if this many are meant",
+                appset::max_applications()
+            )
+        }),
     })
 }
 
