@@ -494,3 +494,86 @@ mod malformed {
         }
     }
 }
+
+#[cfg(test)]
+mod random {
+    use super::*;
+    use serde_json::json;
+
+    /// Random token soup: every template is parsed and run to an answer,
+    /// none panics or hangs.
+    #[test]
+    fn random_templates_end_without_panics() {
+        const TOKENS: &[&str] = &[
+            "{{",
+            "}}",
+            "{{- ",
+            " -}}",
+            " ",
+            ".",
+            ".a",
+            ".xs",
+            "$",
+            "$x",
+            ":=",
+            "=",
+            "|",
+            "(",
+            ")",
+            "\"s\"",
+            "'c'",
+            "`r`",
+            "-",
+            "1",
+            "2.5",
+            "e",
+            "if ",
+            "end",
+            "range ",
+            "else",
+            "with ",
+            "define \"d\"",
+            "template \"d\"",
+            "block \"b\" .",
+            "break",
+            "continue",
+            ",",
+            "/*",
+            "*/",
+            "printf \"%v\"",
+            "len",
+            "index",
+            "nil",
+            "true",
+            "slice",
+            "eq",
+            "and",
+            "or",
+            "not",
+            "upper",
+            "until 3",
+            "x",
+            "\n",
+            "$i, $v := ",
+            "print",
+        ];
+        let params = json!({"a": "A", "xs": [1, "b", {"k": null}], "m": {"z": 1}});
+        let params = params.as_object().cloned().unwrap_or_default();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = (seed >> 59) as usize + 1;
+            for _ in 0..n * 2 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                t.push_str(TOKENS[(seed >> 33) as usize % TOKENS.len()]);
+            }
+            let _ = render(&t, &params, false);
+            let _ = render(&t, &params, true);
+        }
+    }
+}
