@@ -22,6 +22,9 @@ pub const MAX_EXEC_DEPTH: usize = 300;
 /// doubling a list is stopped before it fills memory.
 const MAX_VALUE_ELEMENTS: usize = 1 << 20;
 
+/// Deepest nesting of a value a function may build.
+const MAX_VALUE_DEPTH: usize = crate::appset::template::MAX_DEPTH;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Any execution error.
@@ -682,8 +685,8 @@ impl<'t, 'a> State<'t, 'a> {
         let v = result.map_err(CallError::Call)?;
         if too_large(&v) {
             return Err(CallError::Call(format!(
-                "the result is larger than {} bytes or elements (the render limit per value)",
-                MAX_VALUE_ELEMENTS
+                "the result is larger than {MAX_VALUE_ELEMENTS} bytes or elements, or nested \
+                 deeper than {MAX_VALUE_DEPTH} levels (the render limit per value)"
             )));
         }
         Ok(v)
@@ -704,24 +707,27 @@ impl From<ExecError> for CallError {
     }
 }
 
+/// Whether a function's result passes [`MAX_VALUE_ELEMENTS`] or nests
+/// deeper than the renderer walks (a list put in a list in a loop): such a
+/// value could not be printed, compared or even dropped safely.
 fn too_large(v: &Value<'_>) -> bool {
-    fn weight(v: &Value<'_>, budget: &mut usize) -> bool {
+    fn fits(v: &Value<'_>, budget: &mut usize, depth: usize) -> bool {
         let cost = match v {
             Value::Str(s) => s.len(),
             _ => 1,
         };
-        if cost > *budget {
+        if cost > *budget || depth > MAX_VALUE_DEPTH {
             return false;
         }
         *budget -= cost;
         match v {
-            Value::List(items) => items.iter().all(|i| weight(i, budget)),
-            Value::Map(m) => m.values().all(|i| weight(i, budget)),
+            Value::List(items) => items.iter().all(|i| fits(i, budget, depth + 1)),
+            Value::Map(m) => m.values().all(|i| fits(i, budget, depth + 1)),
             _ => true,
         }
     }
     let mut budget = MAX_VALUE_ELEMENTS;
-    !weight(v, &mut budget)
+    !fits(v, &mut budget, 0)
 }
 
 /// text/template's builtins other than `and`/`or`; `None` for other names.

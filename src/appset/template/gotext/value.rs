@@ -220,6 +220,13 @@ impl<'a> Value<'a> {
 
     /// `reflect.DeepEqual` of two interface values.
     pub fn deep_eq(&self, other: &Value<'_>) -> bool {
+        self.deep_eq_at(other, 0)
+    }
+
+    fn deep_eq_at(&self, other: &Value<'_>, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
         match (self, other) {
             (Value::Missing | Value::Nil, Value::Missing | Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -228,7 +235,7 @@ impl<'a> Value<'a> {
             (Value::Str(a), Value::Str(b)) => a == b,
             (a, b) if a.is_list() && b.is_list() => {
                 let (x, y) = (a.items().unwrap_or_default(), b.items().unwrap_or_default());
-                x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.deep_eq(q))
+                x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.deep_eq_at(q, depth + 1))
             }
             (a, b) if a.is_map() && b.is_map() => {
                 let (x, y) = (
@@ -238,7 +245,7 @@ impl<'a> Value<'a> {
                 x.len() == y.len()
                     && x.iter()
                         .zip(&y)
-                        .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.deep_eq(v2))
+                        .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.deep_eq_at(v2, depth + 1))
             }
             _ => false,
         }
