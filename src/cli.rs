@@ -29,6 +29,13 @@ pub struct Cli {
     /// stops (default: etcd's request limit, 1.5 MiB).
     #[arg(long, global = true, value_name = "BYTES", default_value_t = crate::appset::DEFAULT_MAX_APPLICATION_BYTES)]
     pub max_application_size: usize,
+    /// The most steps (nodes, function calls, `range` iterations) one Go
+    /// template string may take to render.
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::appset::template::gotext::DEFAULT_MAX_STEPS)]
+    pub max_render_steps: u64,
+    /// The most bytes one Go template string may render to.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = crate::appset::template::gotext::DEFAULT_MAX_OUTPUT)]
+    pub max_render_output: usize,
 }
 
 #[derive(Debug, Subcommand)]

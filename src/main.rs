@@ -45,6 +45,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
     gitops_e2e::appset::set_max_applications(cli.max_applications);
     gitops_e2e::appset::set_max_render_time(cli.max_render_time);
     gitops_e2e::appset::set_max_application_bytes(cli.max_application_size);
+    gitops_e2e::appset::template::set_render_limits(cli.max_render_steps, cli.max_render_output);
     match cli.command {
         Command::Plan(args) => {
             let plan = plan::plan_file(&args.file)?;

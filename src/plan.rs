@@ -176,8 +176,9 @@ pub fn lint_files(files: &[PathBuf]) -> Result<Report, Error> {
     })
 }
 
-/// An expansion that stopped at the Application limit is not a verdict on
-/// the ApplicationSet: it is refused as input, naming the limit and the flag.
+/// An expansion that stopped at the Application limit or a template's render
+/// budget is not a verdict on the ApplicationSet: it is refused as input,
+/// naming the limit (and the flag that raises it).
 fn check_limit(file: &Path, doc: &Document, expansion: &appset::Expansion) -> Result<(), Error> {
     let Some(limit) = &expansion.limit_exceeded else {
         return Ok(());
@@ -199,6 +200,15 @@ fn check_limit(file: &Path, doc: &Document, expansion: &appset::Expansion) -> Re
                  (etcd's default request limit is 1.5 MiB); raise the limit with --max-application-size BYTES",
                 appset::max_application_bytes()
             ),
+            appset::RENDER_LIMIT_RULE => {
+                let limits = appset::template::gotext::render_limits();
+                format!(
+                    "gitops-e2e runs each template string within {} steps and {} bytes of output; \
+                     a template that needs more most likely loops over more than it should \
+                     (raise them with --max-render-steps N and --max-render-output BYTES)",
+                    limits.max_steps, limits.max_output
+                )
+            }
             _ => format!(
                 "gitops-e2e expands at most {} Applications per ApplicationSet; \
                  raise the limit with --max-applications N if this many are meant",

@@ -30,20 +30,7 @@ use serde_json::{Value, json};
 /// Cases where the plan knowingly differs from Argo CD, with the reason.
 /// Anything else that disagrees fails the test: fix the plan instead.
 /// A listed case may still agree by chance (hash order); that is not a failure.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        // gtmpl's `range` visits a map in Rust hash order (random per process);
-        // Go visits keys sorted. Fixing it needs a change in the gtmpl crate.
-        "51-go-range-and-vars",
-        "range over a map is not key-sorted",
-    ),
-    (
-        // gtmpl prints a value with Rust's Display: numbers as integers where Go's
-        // float64 prints `1e+06`, lists and maps in Rust debug form.
-        "53-go-number-printing",
-        "Go templates print numbers, lists and maps unlike Go",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fidelity")

@@ -98,6 +98,13 @@ fn cases() -> Vec<Case> {
     let deep_seq = format!("{}{}", "[".repeat(300), "]".repeat(300));
     let deep_map = format!("{}1{}", "{a: ".repeat(300), "}".repeat(300));
     let long_name = format!("'{}'", "a".repeat(300));
+    let xs3000 = format!(
+        "xs: [{}]",
+        (0..3000)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let mut big = String::from(APPSET_HEAD);
     while big.len() < (9 << 20) {
         big.push_str("# padding padding padding padding padding padding padding padding\n");
@@ -373,6 +380,16 @@ fn cases() -> Vec<Case> {
             1,
             "error",
         ),
+        // 3000³ iterations: stopped by the render budget, refused as input.
+        case(
+            "go-nested-range-runaway",
+            Text(go_appset(
+                &xs3000,
+                "'{{ range .xs }}{{ range $.xs }}{{ range $.xs }}ab{{ end }}{{ end }}{{ end }}'",
+            )),
+            2,
+            "the template's output passed 1048576 bytes (the render limit per field)",
+        ),
         case(
             "go-unknown-function",
             Text(go_appset("env: dev", "'{{ nosuchfn .env }}'")),
@@ -458,11 +475,12 @@ fn cases() -> Vec<Case> {
             1,
             "function \"ϊ\" not defined",
         ),
+        // Go reads Unicode field names: a missing one renders `<no value>`.
         case(
             "go-unicode-field",
             Text(go_appset("env: dev", "'d-{{ .ϊ }}'")),
             1,
-            "is not ASCII",
+            "d-<no value>",
         ),
         case(
             "go-unicode-symbol",

@@ -141,10 +141,21 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
                 }
                 match rendered {
                     Ok(app) => x.applications.push(app),
-                    Err((pointer, message)) => x.errors.push(ExpandError {
+                    Err(failure) if failure.limit => {
+                        // The renderer's budget, not a mistake Argo CD would report.
+                        x.limit_exceeded = Some(ExpandError {
+                            rule: crate::appset::RENDER_LIMIT_RULE,
+                            pointer: failure.pointer,
+                            message: failure.message,
+                            application: None,
+                            reason: RENDER_REASON,
+                        });
+                        return x;
+                    }
+                    Err(failure) => x.errors.push(ExpandError {
                         rule: "template-render-error",
-                        pointer,
-                        message,
+                        pointer: failure.pointer,
+                        message: failure.message,
                         application: None,
                         reason: RENDER_REASON,
                     }),
@@ -163,7 +174,7 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
 /// The render limits per Application: its time (also when it failed) and
 /// the size of what it rendered to, as JSON.
 fn over_render_limits(
-    rendered: &Result<GeneratedApp, (String, String)>,
+    rendered: &Result<GeneratedApp, AppFailure>,
     took: std::time::Duration,
 ) -> Option<ExpandError> {
     let name = rendered.as_ref().ok().map(|a| a.name.clone());
@@ -210,7 +221,7 @@ struct Render<'a> {
 
 impl Render<'_> {
     /// One Application from `tmpl` (an ApplicationSet template) and `params`.
-    fn app(&self, tmpl: &Value, params: &Params) -> Result<GeneratedApp, (String, String)> {
+    fn app(&self, tmpl: &Value, params: &Params) -> Result<GeneratedApp, AppFailure> {
         let meta = tmpl.get("metadata");
         let mut metadata = Map::new();
         for key in ["name", "namespace", "labels", "annotations", "finalizers"] {
@@ -231,7 +242,11 @@ impl Render<'_> {
         // Argo CD returns the template untouched for an empty parameter set.
         if !params.is_empty() {
             app = template::render_value_located(&app, params, self.opts, "/spec/template")
-                .map_err(|(pointer, e)| (pointer, e.message))?;
+                .map_err(|(pointer, e)| AppFailure {
+                    pointer,
+                    message: e.message,
+                    limit: e.limit,
+                })?;
             let has_finalizers = app
                 .pointer("/metadata/finalizers")
                 .and_then(Value::as_array)
@@ -247,29 +262,41 @@ impl Render<'_> {
             }
         }
         if let Some(text) = self.template_patch {
-            let rendered = template::replace(text, params, self.opts).map_err(|e| {
-                (
-                    "/spec/templatePatch".to_string(),
-                    format!("error replacing values in templatePatch: {}", e.message),
-                )
+            let rendered = template::replace(text, params, self.opts).map_err(|e| AppFailure {
+                pointer: "/spec/templatePatch".to_string(),
+                message: format!("error replacing values in templatePatch: {}", e.message),
+                limit: e.limit,
             })?;
-            let parsed =
-                patch::parse(&rendered).map_err(|e| ("/spec/templatePatch".to_string(), e))?;
-            app =
-                patch::apply(&app, &parsed).map_err(|e| ("/spec/templatePatch".to_string(), e))?;
+            let parsed = patch::parse(&rendered).map_err(AppFailure::patch)?;
+            app = patch::apply(&app, &parsed).map_err(AppFailure::patch)?;
         }
         for field in ["metadata", "spec"] {
             if let Some(value) = app.get(field).filter(|v| !v.is_object()) {
-                return Err((
-                    "/spec/templatePatch".to_string(),
-                    format!(
-                        "the patched Application's `{field}` is {}; the API server requires a mapping",
-                        crate::yaml::kind_name(value)
-                    ),
-                ));
+                return Err(AppFailure::patch(format!(
+                    "the patched Application's `{field}` is {}; the API server requires a mapping",
+                    crate::yaml::kind_name(value)
+                )));
             }
         }
         Ok(manifest(app, params, self.namespace))
+    }
+}
+
+/// Why one Application could not be rendered, and where.
+struct AppFailure {
+    pointer: String,
+    message: String,
+    /// The renderer's budget ran out (see `template::set_render_limits`).
+    limit: bool,
+}
+
+impl AppFailure {
+    fn patch(message: String) -> Self {
+        AppFailure {
+            pointer: "/spec/templatePatch".to_string(),
+            message,
+            limit: false,
+        }
     }
 }
 

@@ -14,11 +14,11 @@
 //! - git: the served directory's working tree is read as it is (`revision`
 //!   is not checked out, untracked files count); the AppProject lookup the
 //!   git generator does is skipped;
-//! - Go templates run on gtmpl: `range` over a map is not key-sorted, maps
-//!   and lists print in Rust debug form, numbers print as Rust does
-//!   (`1000000`, Go's float64 prints `1e+06`), `define`/`template`/`block`
-//!   are refused, and only the common Sprig functions exist
-//!   (`template::funcs`);
+//! - Go templates run on the project's own text/template
+//!   (`template::gotext`), with Go's semantics and printing; each template
+//!   string has a step and output budget (`template::set_render_limits`)
+//!   where Argo CD has none, `template` calls nest at most 300 deep, and only
+//!   the common Sprig functions exist (`template::funcs`);
 //! - goTemplate merge: Argo CD fails (a Go panic) when a child's map is merged
 //!   into a `map[string]string` of the base (a clusters or git `values`, a
 //!   cluster's labels): reproduced for direct children only, not for maps
@@ -134,6 +134,10 @@ pub fn set_max_application_bytes(limit: usize) {
 pub fn max_application_bytes() -> usize {
     MAX_APPLICATION_BYTES.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+/// The rule of a template that ran out of the renderer's step or output
+/// budget (`template::set_render_limits`): it stops the expansion too.
+pub const RENDER_LIMIT_RULE: &str = "render-limit";
 
 /// What the expansion needs besides the ApplicationSet itself.
 #[derive(Debug, Clone, Default)]

@@ -6,13 +6,20 @@
 //! Arguments come as in Go: a piped value is the last argument.
 
 use base64::Engine;
-use gtmpl::{Func, FuncError, Value};
 use regex::Regex;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::LazyLock;
 
-use super::go::{to_gtmpl, to_json};
 use super::gofmt;
+use super::gotext::Value;
+
+/// A function's error: Go's text/template reports it as `error calling NAME: …`.
+type FuncError = String;
+
+/// A template function: the arguments (a piped value last), the result.
+pub type Func = for<'a> fn(&[Value<'a>]) -> Result<Value<'a>, FuncError>;
 
 /// Longest string a function may build (`repeat`, `indent`): a template that
 /// asks for more is an error rather than an out-of-memory.
@@ -67,6 +74,8 @@ pub const FUNCS: &[(&str, Func)] = &[
     ("max", max),
     ("min", min),
     ("repeat", repeat),
+    ("until", until),
+    ("untilStep", until_step),
     ("substr", substr),
     ("trunc", trunc),
     ("b64enc", b64enc),
@@ -86,15 +95,25 @@ pub const FUNCS: &[(&str, Func)] = &[
     ("fromYamlArray", from_yaml_array),
 ];
 
+/// The function called `name`.
+pub fn lookup(name: &str) -> Option<Func> {
+    static BY_NAME: LazyLock<HashMap<&'static str, Func>> =
+        LazyLock::new(|| FUNCS.iter().copied().collect());
+    BY_NAME.get(name).copied()
+}
+
 fn err(msg: impl Into<String>) -> FuncError {
-    FuncError::Generic(msg.into())
+    msg.into()
 }
 
 fn exactly(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() == n {
         Ok(())
     } else {
-        Err(FuncError::ExactlyXArgs(name.into(), n))
+        Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ))
     }
 }
 
@@ -102,15 +121,18 @@ fn at_least(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() >= n {
         Ok(())
     } else {
-        Err(FuncError::AtLeastXArgs(name.into(), n))
+        Err(format!(
+            "wrong number of args for {name}: want at least {n} got {}",
+            args.len()
+        ))
     }
 }
 
 /// A `string` parameter of a Go function: anything else is a type error in Go.
 fn string_arg(name: &str, v: &Value) -> Result<String, FuncError> {
     match v {
-        Value::String(s) => Ok(s.clone()),
-        Value::NoValue | Value::Nil => Err(err(format!("{name}: invalid value; expected string"))),
+        Value::Str(s) => Ok(s.to_string()),
+        Value::Missing | Value::Nil => Err(err(format!("{name}: invalid value; expected string"))),
         other => Err(err(format!(
             "{name}: wrong type for value; expected string; got {}",
             go_type(other)
@@ -120,16 +142,10 @@ fn string_arg(name: &str, v: &Value) -> Result<String, FuncError> {
 
 /// An `int` parameter (Go converts untyped constants; a float value is refused).
 fn int_arg(name: &str, v: &Value) -> Result<i64, FuncError> {
-    if let Value::Number(n) = v {
-        if let Some(i) = n.as_i64() {
-            return Ok(i);
-        }
-        if let Some(f) = n.as_f64()
-            && f.fract() == 0.0
-            && f.abs() < 9.0e15
-        {
-            return Ok(f as i64);
-        }
+    match v {
+        Value::Int(i) => return Ok(*i),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => return Ok(*f as i64),
+        _ => {}
     }
     Err(err(format!(
         "{name}: wrong type for value; expected int; got {}",
@@ -138,40 +154,26 @@ fn int_arg(name: &str, v: &Value) -> Result<i64, FuncError> {
 }
 
 fn go_type(v: &Value) -> &'static str {
-    match v {
-        Value::NoValue | Value::Nil => "<nil>",
-        Value::Bool(_) => "bool",
-        Value::String(_) => "string",
-        Value::Number(n) if n.as_i64().is_some() || n.as_u64().is_some() => "int",
-        Value::Number(_) => "float64",
-        Value::Array(_) => "[]interface {}",
-        Value::Map(_) | Value::Object(_) => "map[string]interface {}",
-        Value::Function(_) => "func",
-    }
+    v.type_name()
 }
 
 /// Sprig's `strval`: `fmt.Sprintf("%v")` for non-strings.
 fn strval(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        Value::NoValue | Value::Nil => "<nil>".into(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => i.to_string(),
-            (_, Some(u)) => u.to_string(),
-            _ => gofmt::float(n.as_f64().unwrap_or(0.0)),
-        },
-        other => gofmt::sprint(&to_json(other, 0)),
+        Value::Str(s) => s.to_string(),
+        Value::Missing | Value::Nil => "<nil>".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => gofmt::float(*f),
+        other => other.sprint(),
     }
 }
 
 /// `cast.ToInt64` as Sprig's arithmetic uses it: failures are 0.
 fn to_i64(v: &Value) -> i64 {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
-            .unwrap_or(0),
-        Value::String(s) => parse_go_int(s.trim()).unwrap_or(0),
+        Value::Int(i) => *i,
+        Value::Float(f) => *f as i64,
+        Value::Str(s) => parse_go_int(s.trim()).unwrap_or(0),
         Value::Bool(b) => i64::from(*b),
         _ => 0,
     }
@@ -202,17 +204,16 @@ fn parse_go_int(s: &str) -> Option<i64> {
 
 fn is_empty(v: &Value) -> bool {
     match v {
-        Value::NoValue | Value::Nil => true,
+        Value::Missing | Value::Nil => true,
         Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Map(m) | Value::Object(m) => m.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::Function(_) => false,
+        Value::Str(s) => s.is_empty(),
+        Value::Int(i) => *i == 0,
+        Value::Float(f) => *f == 0.0,
+        other => other.length() == Some(0),
     }
 }
 
-fn default(args: &[Value]) -> Result<Value, FuncError> {
+fn default<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     at_least("default", args, 1)?;
     match args.get(1) {
         Some(given) if !is_empty(given) => Ok(given.clone()),
@@ -220,12 +221,12 @@ fn default(args: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
-fn empty(args: &[Value]) -> Result<Value, FuncError> {
+fn empty<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("empty", args, 1)?;
     Ok(Value::Bool(is_empty(&args[0])))
 }
 
-fn coalesce(args: &[Value]) -> Result<Value, FuncError> {
+fn coalesce<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     Ok(args
         .iter()
         .find(|v| !is_empty(v))
@@ -233,7 +234,7 @@ fn coalesce(args: &[Value]) -> Result<Value, FuncError> {
         .unwrap_or(Value::Nil))
 }
 
-fn ternary(args: &[Value]) -> Result<Value, FuncError> {
+fn ternary<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("ternary", args, 3)?;
     match &args[2] {
         Value::Bool(true) => Ok(args[0].clone()),
@@ -245,13 +246,13 @@ fn ternary(args: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
-fn quote(args: &[Value]) -> Result<Value, FuncError> {
+fn quote<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let parts: Vec<String> = args
         .iter()
-        .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+        .filter(|v| !matches!(v, Value::Nil | Value::Missing))
         .map(|v| go_quote(&strval(v)))
         .collect();
-    Ok(Value::String(parts.join(" ")))
+    Ok(Value::str(parts.join(" ")))
 }
 
 /// Go's `%q` for printable text.
@@ -275,13 +276,13 @@ fn go_quote(s: &str) -> String {
     out
 }
 
-fn squote(args: &[Value]) -> Result<Value, FuncError> {
+fn squote<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let parts: Vec<String> = args
         .iter()
-        .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+        .filter(|v| !matches!(v, Value::Nil | Value::Missing))
         .map(|v| format!("'{}'", strval(v)))
         .collect();
-    Ok(Value::String(parts.join(" ")))
+    Ok(Value::str(parts.join(" ")))
 }
 
 fn one_str(name: &str, args: &[Value]) -> Result<String, FuncError> {
@@ -289,16 +290,16 @@ fn one_str(name: &str, args: &[Value]) -> Result<String, FuncError> {
     string_arg(name, &args[0])
 }
 
-fn upper(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(one_str("upper", args)?.to_uppercase()))
+fn upper<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::str(one_str("upper", args)?.to_uppercase()))
 }
 
-fn lower(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(one_str("lower", args)?.to_lowercase()))
+fn lower<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::str(one_str("lower", args)?.to_lowercase()))
 }
 
 /// Go's `strings.Title`: a letter after a separator is upper-cased.
-fn title(args: &[Value]) -> Result<Value, FuncError> {
+fn title<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let s = one_str("title", args)?;
     let mut out = String::with_capacity(s.len());
     let mut prev_sep = true;
@@ -310,19 +311,19 @@ fn title(args: &[Value]) -> Result<Value, FuncError> {
         }
         prev_sep = !(c.is_alphanumeric() || c == '_' || c == '\'');
     }
-    Ok(Value::String(out))
+    Ok(Value::str(out))
 }
 
-fn trim(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(one_str("trim", args)?.trim().to_string()))
+fn trim<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::str(one_str("trim", args)?.trim().to_string()))
 }
 
-fn nospace(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(
+fn nospace<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::str(
         one_str("nospace", args)?
             .chars()
             .filter(|c| !c.is_whitespace())
-            .collect(),
+            .collect::<String>(),
     ))
 }
 
@@ -331,28 +332,26 @@ fn two_str(name: &str, args: &[Value]) -> Result<(String, String), FuncError> {
     Ok((string_arg(name, &args[0])?, string_arg(name, &args[1])?))
 }
 
-fn trim_all(args: &[Value]) -> Result<Value, FuncError> {
+fn trim_all<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (cut, s) = two_str("trimAll", args)?;
-    Ok(Value::String(
-        s.trim_matches(|c| cut.contains(c)).to_string(),
-    ))
+    Ok(Value::str(s.trim_matches(|c| cut.contains(c)).to_string()))
 }
 
-fn trim_prefix(args: &[Value]) -> Result<Value, FuncError> {
+fn trim_prefix<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (p, s) = two_str("trimPrefix", args)?;
-    Ok(Value::String(
+    Ok(Value::str(
         s.strip_prefix(p.as_str()).unwrap_or(&s).to_string(),
     ))
 }
 
-fn trim_suffix(args: &[Value]) -> Result<Value, FuncError> {
+fn trim_suffix<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (p, s) = two_str("trimSuffix", args)?;
-    Ok(Value::String(
+    Ok(Value::str(
         s.strip_suffix(p.as_str()).unwrap_or(&s).to_string(),
     ))
 }
 
-fn replace(args: &[Value]) -> Result<Value, FuncError> {
+fn replace<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("replace", args, 3)?;
     let old = string_arg("replace", &args[0])?;
     let new = string_arg("replace", &args[1])?;
@@ -367,22 +366,22 @@ fn replace(args: &[Value]) -> Result<Value, FuncError> {
                 return Err(err("replace: result too large"));
             }
         }
-        return Ok(Value::String(out));
+        return Ok(Value::str(out));
     }
-    Ok(Value::String(src.replace(&old, &new)))
+    Ok(Value::str(src.replace(&old, &new)))
 }
 
-fn contains(args: &[Value]) -> Result<Value, FuncError> {
+fn contains<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (sub, s) = two_str("contains", args)?;
     Ok(Value::Bool(s.contains(&sub)))
 }
 
-fn has_prefix(args: &[Value]) -> Result<Value, FuncError> {
+fn has_prefix<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (p, s) = two_str("hasPrefix", args)?;
     Ok(Value::Bool(s.starts_with(&p)))
 }
 
-fn has_suffix(args: &[Value]) -> Result<Value, FuncError> {
+fn has_suffix<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (p, s) = two_str("hasSuffix", args)?;
     Ok(Value::Bool(s.ends_with(&p)))
 }
@@ -396,139 +395,134 @@ fn go_split(sep: &str, s: &str) -> Vec<String> {
     }
 }
 
-fn split(args: &[Value]) -> Result<Value, FuncError> {
+fn split<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("split", args, 2)?;
     let sep = string_arg("split", &args[0])?;
     let s = strval(&args[1]);
-    let map: HashMap<String, Value> = go_split(&sep, &s)
+    let map: BTreeMap<String, Value> = go_split(&sep, &s)
         .into_iter()
         .enumerate()
-        .map(|(i, part)| (format!("_{i}"), Value::String(part)))
+        .map(|(i, part)| (format!("_{i}"), Value::str(part)))
         .collect();
-    Ok(Value::Map(map))
+    Ok(Value::Map(Rc::new(map)))
 }
 
-fn split_list(args: &[Value]) -> Result<Value, FuncError> {
+fn split_list<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (sep, s) = two_str("splitList", args)?;
-    Ok(Value::Array(
-        go_split(&sep, &s).into_iter().map(Value::String).collect(),
-    ))
+    Ok(Value::List(Rc::new(
+        go_split(&sep, &s).into_iter().map(Value::str).collect(),
+    )))
 }
 
-fn join(args: &[Value]) -> Result<Value, FuncError> {
+fn join<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("join", args, 2)?;
     let sep = string_arg("join", &args[0])?;
     let parts: Vec<String> = match &args[1] {
-        Value::Array(items) => items
+        v if v.is_list() => v
+            .items()
+            .unwrap_or_default()
             .iter()
-            .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+            .filter(|v| !matches!(v, Value::Nil | Value::Missing))
             .map(strval)
             .collect(),
-        Value::Nil | Value::NoValue => vec![],
+        Value::Nil | Value::Missing => vec![],
         other => vec![strval(other)],
     };
-    Ok(Value::String(parts.join(&sep)))
+    Ok(Value::str(parts.join(&sep)))
 }
 
-fn cat(args: &[Value]) -> Result<Value, FuncError> {
+fn cat<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let parts: Vec<String> = args
         .iter()
-        .filter(|v| !matches!(v, Value::Nil | Value::NoValue))
+        .filter(|v| !matches!(v, Value::Nil | Value::Missing))
         .map(strval)
         .collect();
-    Ok(Value::String(parts.join(" ")))
+    Ok(Value::str(parts.join(" ")))
 }
 
-fn list(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::Array(args.to_vec()))
+fn list<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::List(Rc::new(args.to_vec())))
 }
 
-fn list_arg<'a>(name: &str, v: &'a Value) -> Result<&'a [Value], FuncError> {
-    match v {
-        Value::Array(items) => Ok(items),
-        other => Err(err(format!(
-            "Cannot find {name} on type {}",
-            go_type(other)
-        ))),
+fn list_arg<'a>(name: &str, v: &Value<'a>) -> Result<Vec<Value<'a>>, FuncError> {
+    match v.items() {
+        Some(items) => Ok(items),
+        None => Err(err(format!("Cannot find {name} on type {}", go_type(v)))),
     }
 }
 
-fn first(args: &[Value]) -> Result<Value, FuncError> {
+fn first<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("first", args, 1)?;
     Ok(list_arg("first", &args[0])?
-        .first()
-        .cloned()
+        .into_iter()
+        .next()
         .unwrap_or(Value::Nil))
 }
 
-fn last(args: &[Value]) -> Result<Value, FuncError> {
+fn last<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("last", args, 1)?;
-    Ok(list_arg("last", &args[0])?
-        .last()
-        .cloned()
-        .unwrap_or(Value::Nil))
+    Ok(list_arg("last", &args[0])?.pop().unwrap_or(Value::Nil))
 }
 
-fn has(args: &[Value]) -> Result<Value, FuncError> {
+fn has<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("has", args, 2)?;
     let items = list_arg("has", &args[1])?;
-    Ok(Value::Bool(items.contains(&args[0])))
+    Ok(Value::Bool(items.iter().any(|i| i.deep_eq(&args[0]))))
 }
 
-fn uniq(args: &[Value]) -> Result<Value, FuncError> {
+fn uniq<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("uniq", args, 1)?;
     let mut out: Vec<Value> = Vec::new();
     for v in list_arg("uniq", &args[0])? {
-        if !out.contains(v) {
-            out.push(v.clone());
+        if !out.iter().any(|o| o.deep_eq(&v)) {
+            out.push(v);
         }
     }
-    Ok(Value::Array(out))
+    Ok(Value::List(Rc::new(out)))
 }
 
-fn sort_alpha(args: &[Value]) -> Result<Value, FuncError> {
+fn sort_alpha<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("sortAlpha", args, 1)?;
-    let mut out: Vec<String> = match &args[0] {
-        Value::Array(items) => items.iter().map(strval).collect(),
-        other => vec![strval(other)],
+    let mut out: Vec<String> = match args[0].items() {
+        Some(items) => items.iter().map(strval).collect(),
+        None => vec![strval(&args[0])],
     };
     out.sort();
-    Ok(Value::Array(out.into_iter().map(Value::String).collect()))
+    Ok(Value::List(Rc::new(
+        out.into_iter().map(Value::str).collect(),
+    )))
 }
 
-fn dict(args: &[Value]) -> Result<Value, FuncError> {
-    let mut map = HashMap::new();
+fn dict<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    let mut map = BTreeMap::new();
     for pair in args.chunks(2) {
         let key = strval(&pair[0]);
         map.insert(
             key,
-            pair.get(1).cloned().unwrap_or(Value::String(String::new())),
+            pair.get(1).cloned().unwrap_or(Value::str(String::new())),
         );
     }
-    Ok(Value::Map(map))
+    Ok(Value::Map(Rc::new(map)))
 }
 
-fn map_arg<'a>(name: &str, v: &'a Value) -> Result<&'a HashMap<String, Value>, FuncError> {
-    match v {
-        Value::Map(m) | Value::Object(m) => Ok(m),
-        other => Err(err(format!(
+fn map_arg<'a>(name: &str, v: &Value<'a>) -> Result<BTreeMap<String, Value<'a>>, FuncError> {
+    match v.entries() {
+        Some(m) => Ok(m.into_iter().collect()),
+        None => Err(err(format!(
             "{name}: wrong type for value; expected map[string]interface {{}}; got {}",
-            go_type(other)
+            go_type(v)
         ))),
     }
 }
 
-fn get(args: &[Value]) -> Result<Value, FuncError> {
+fn get<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("get", args, 2)?;
     let map = map_arg("get", &args[0])?;
     let key = string_arg("get", &args[1])?;
-    Ok(map
-        .get(&key)
-        .cloned()
-        .unwrap_or(Value::String(String::new())))
+    Ok(map.get(&key).cloned().unwrap_or(Value::str(String::new())))
 }
 
-fn has_key(args: &[Value]) -> Result<Value, FuncError> {
+fn has_key<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("hasKey", args, 2)?;
     let map = map_arg("hasKey", &args[0])?;
     let key = string_arg("hasKey", &args[1])?;
@@ -536,13 +530,15 @@ fn has_key(args: &[Value]) -> Result<Value, FuncError> {
 }
 
 /// Sprig returns keys in map order (random in Go); sorted here.
-fn keys(args: &[Value]) -> Result<Value, FuncError> {
+fn keys<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let mut out: Vec<String> = Vec::new();
     for a in args {
         out.extend(map_arg("keys", a)?.keys().cloned());
     }
     out.sort();
-    Ok(Value::Array(out.into_iter().map(Value::String).collect()))
+    Ok(Value::List(Rc::new(
+        out.into_iter().map(Value::str).collect(),
+    )))
 }
 
 /// `encoding/json` escapes HTML characters; serde_json does not.
@@ -552,94 +548,95 @@ fn go_json_escape(s: String) -> String {
         .replace('&', "\\u0026")
 }
 
-fn to_json_fn(args: &[Value]) -> Result<Value, FuncError> {
+fn to_json_fn<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("toJson", args, 1)?;
-    let json = serde_json::to_string(&to_json(&args[0], 0)).unwrap_or_default();
-    Ok(Value::String(go_json_escape(json)))
+    let json = serde_json::to_string(&args[0].to_json(0)).unwrap_or_default();
+    Ok(Value::str(go_json_escape(json)))
 }
 
-fn to_pretty_json(args: &[Value]) -> Result<Value, FuncError> {
+fn to_pretty_json<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("toPrettyJson", args, 1)?;
-    let json = serde_json::to_string_pretty(&to_json(&args[0], 0)).unwrap_or_default();
-    Ok(Value::String(go_json_escape(json)))
+    let json = serde_json::to_string_pretty(&args[0].to_json(0)).unwrap_or_default();
+    Ok(Value::str(go_json_escape(json)))
 }
 
-fn to_string(args: &[Value]) -> Result<Value, FuncError> {
+fn to_string<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("toString", args, 1)?;
-    Ok(Value::String(strval(&args[0])))
+    Ok(Value::str(strval(&args[0])))
 }
 
-fn int(args: &[Value]) -> Result<Value, FuncError> {
+fn int<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("int", args, 1)?;
-    Ok(Value::from(to_i64(&args[0])))
+    Ok(Value::Int(to_i64(&args[0])))
 }
 
-fn atoi(args: &[Value]) -> Result<Value, FuncError> {
+fn atoi<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let s = one_str("atoi", args)?;
-    Ok(Value::from(s.parse::<i64>().unwrap_or(0)))
+    Ok(Value::Int(s.parse::<i64>().unwrap_or(0)))
 }
 
-fn float64(args: &[Value]) -> Result<Value, FuncError> {
+fn float64<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("float64", args, 1)?;
     let f = match &args[0] {
-        Value::Number(n) => n.as_f64().unwrap_or(0.0),
-        Value::String(s) => s.trim().parse().unwrap_or(0.0),
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        Value::Str(s) => s.trim().parse().unwrap_or(0.0),
         Value::Bool(b) => f64::from(u8::from(*b)),
         _ => 0.0,
     };
-    Ok(Value::from(f))
+    Ok(Value::Float(f))
 }
 
-fn add(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::from(
+fn add<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::Int(
         args.iter().fold(0i64, |a, v| a.wrapping_add(to_i64(v))),
     ))
 }
 
-fn add1(args: &[Value]) -> Result<Value, FuncError> {
+fn add1<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("add1", args, 1)?;
-    Ok(Value::from(to_i64(&args[0]).wrapping_add(1)))
+    Ok(Value::Int(to_i64(&args[0]).wrapping_add(1)))
 }
 
-fn sub(args: &[Value]) -> Result<Value, FuncError> {
+fn sub<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("sub", args, 2)?;
-    Ok(Value::from(to_i64(&args[0]).wrapping_sub(to_i64(&args[1]))))
+    Ok(Value::Int(to_i64(&args[0]).wrapping_sub(to_i64(&args[1]))))
 }
 
-fn mul(args: &[Value]) -> Result<Value, FuncError> {
+fn mul<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     at_least("mul", args, 1)?;
-    Ok(Value::from(
+    Ok(Value::Int(
         args.iter().fold(1i64, |a, v| a.wrapping_mul(to_i64(v))),
     ))
 }
 
-fn div(args: &[Value]) -> Result<Value, FuncError> {
+fn div<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("div", args, 2)?;
     to_i64(&args[0])
         .checked_div(to_i64(&args[1]))
-        .map(Value::from)
+        .map(Value::Int)
         .ok_or_else(|| err("div: runtime error: integer divide by zero"))
 }
 
-fn modulo(args: &[Value]) -> Result<Value, FuncError> {
+fn modulo<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("mod", args, 2)?;
     to_i64(&args[0])
         .checked_rem(to_i64(&args[1]))
-        .map(Value::from)
+        .map(Value::Int)
         .ok_or_else(|| err("mod: runtime error: integer divide by zero"))
 }
 
-fn max(args: &[Value]) -> Result<Value, FuncError> {
+fn max<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     at_least("max", args, 1)?;
-    Ok(Value::from(args.iter().map(to_i64).max().unwrap_or(0)))
+    Ok(Value::Int(args.iter().map(to_i64).max().unwrap_or(0)))
 }
 
-fn min(args: &[Value]) -> Result<Value, FuncError> {
+fn min<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     at_least("min", args, 1)?;
-    Ok(Value::from(args.iter().map(to_i64).min().unwrap_or(0)))
+    Ok(Value::Int(args.iter().map(to_i64).min().unwrap_or(0)))
 }
 
-fn repeat(args: &[Value]) -> Result<Value, FuncError> {
+fn repeat<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("repeat", args, 2)?;
     let n = int_arg("repeat", &args[0])?;
     let s = string_arg("repeat", &args[1])?;
@@ -647,7 +644,46 @@ fn repeat(args: &[Value]) -> Result<Value, FuncError> {
     if s.len().saturating_mul(n) > MAX_OUTPUT {
         return Err(err("repeat: result too large"));
     }
-    Ok(Value::String(s.repeat(n)))
+    Ok(Value::str(s.repeat(n)))
+}
+
+/// Sprig's `until`: `0..count`, counting down for a negative count.
+fn until<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    exactly("until", args, 1)?;
+    let count = int_arg("until", &args[0])?;
+    int_range("until", 0, count, if count < 0 { -1 } else { 1 })
+}
+
+/// Sprig's `untilStep`: `start` to `stop` (excluded) by `step`; empty when
+/// the step points away from `stop`.
+fn until_step<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    exactly("untilStep", args, 3)?;
+    let start = int_arg("untilStep", &args[0])?;
+    let stop = int_arg("untilStep", &args[1])?;
+    let step = int_arg("untilStep", &args[2])?;
+    int_range("untilStep", start, stop, step)
+}
+
+fn int_range<'a>(name: &str, start: i64, stop: i64, step: i64) -> Result<Value<'a>, FuncError> {
+    let down = stop < start;
+    if (down && step >= 0) || (!down && step <= 0) {
+        return Ok(Value::List(Rc::new(Vec::new())));
+    }
+    let count =
+        (i128::from(stop) - i128::from(start)).unsigned_abs() / i128::from(step).unsigned_abs();
+    if count > MAX_OUTPUT as u128 {
+        return Err(err(format!("{name}: result too large")));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (down && i > stop) || (!down && i < stop) {
+        out.push(Value::Int(i));
+        match i.checked_add(step) {
+            Some(next) => i = next,
+            None => break,
+        }
+    }
+    Ok(Value::List(Rc::new(out)))
 }
 
 /// Byte index `i` clamped to a character boundary of `s` (Go slices bytes).
@@ -659,7 +695,7 @@ fn boundary(s: &str, i: usize) -> usize {
     i
 }
 
-fn substr(args: &[Value]) -> Result<Value, FuncError> {
+fn substr<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("substr", args, 3)?;
     let start = int_arg("substr", &args[0])?;
     let end = int_arg("substr", &args[1])?;
@@ -676,10 +712,10 @@ fn substr(args: &[Value]) -> Result<Value, FuncError> {
         return Err(err(format!("substr: slice bounds out of range [{a}:{b}]")));
     }
     let (a, b) = (boundary(&s, a as usize), boundary(&s, b as usize));
-    Ok(Value::String(s[a..b].to_string()))
+    Ok(Value::str(s[a..b].to_string()))
 }
 
-fn trunc(args: &[Value]) -> Result<Value, FuncError> {
+fn trunc<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("trunc", args, 2)?;
     let c = int_arg("trunc", &args[0])?;
     let s = string_arg("trunc", &args[1])?;
@@ -691,21 +727,21 @@ fn trunc(args: &[Value]) -> Result<Value, FuncError> {
     } else {
         &s
     };
-    Ok(Value::String(out.to_string()))
+    Ok(Value::str(out.to_string()))
 }
 
-fn b64enc(args: &[Value]) -> Result<Value, FuncError> {
+fn b64enc<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("b64enc", args, 1)?;
-    Ok(Value::String(
+    Ok(Value::str(
         base64::engine::general_purpose::STANDARD.encode(strval(&args[0])),
     ))
 }
 
-fn b64dec(args: &[Value]) -> Result<Value, FuncError> {
+fn b64dec<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("b64dec", args, 1)?;
     let s = strval(&args[0]);
     // Sprig returns the error text as the result.
-    Ok(Value::String(
+    Ok(Value::str(
         match base64::engine::general_purpose::STANDARD.decode(s.as_bytes()) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => format!("illegal base64 data: {e}"),
@@ -713,11 +749,14 @@ fn b64dec(args: &[Value]) -> Result<Value, FuncError> {
     ))
 }
 
-fn sha256sum(args: &[Value]) -> Result<Value, FuncError> {
+fn sha256sum<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let s = one_str("sha256sum", args)?;
     let digest = Sha256::digest(s.as_bytes());
-    Ok(Value::String(
-        digest.iter().map(|b| format!("{b:02x}")).collect(),
+    Ok(Value::str(
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
     ))
 }
 
@@ -725,33 +764,31 @@ fn compile(name: &str, re: &str) -> Result<Regex, FuncError> {
     Regex::new(re).map_err(|e| err(format!("{name}: error parsing regexp: {e}")))
 }
 
-fn regex_match(args: &[Value]) -> Result<Value, FuncError> {
+fn regex_match<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (re, s) = two_str("regexMatch", args)?;
     // Sprig's `regexMatch` answers false for an invalid expression.
     Ok(Value::Bool(Regex::new(&re).is_ok_and(|r| r.is_match(&s))))
 }
 
-fn regex_find(args: &[Value]) -> Result<Value, FuncError> {
+fn regex_find<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (re, s) = two_str("regexFind", args)?;
     let r = compile("regexFind", &re)?;
-    Ok(Value::String(
+    Ok(Value::str(
         r.find(&s)
             .map(|m| m.as_str().to_string())
             .unwrap_or_default(),
     ))
 }
 
-fn regex_replace_all(args: &[Value]) -> Result<Value, FuncError> {
+fn regex_replace_all<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("regexReplaceAll", args, 3)?;
     let re = compile("regexReplaceAll", &string_arg("regexReplaceAll", &args[0])?)?;
     let s = string_arg("regexReplaceAll", &args[1])?;
     let repl = string_arg("regexReplaceAll", &args[2])?;
-    Ok(Value::String(
-        re.replace_all(&s, repl.as_str()).into_owned(),
-    ))
+    Ok(Value::str(re.replace_all(&s, repl.as_str()).into_owned()))
 }
 
-fn regex_replace_all_literal(args: &[Value]) -> Result<Value, FuncError> {
+fn regex_replace_all_literal<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("regexReplaceAllLiteral", args, 3)?;
     let re = compile(
         "regexReplaceAllLiteral",
@@ -759,7 +796,7 @@ fn regex_replace_all_literal(args: &[Value]) -> Result<Value, FuncError> {
     )?;
     let s = string_arg("regexReplaceAllLiteral", &args[1])?;
     let repl = string_arg("regexReplaceAllLiteral", &args[2])?;
-    Ok(Value::String(
+    Ok(Value::str(
         re.replace_all(&s, regex::NoExpand(&repl)).into_owned(),
     ))
 }
@@ -776,15 +813,15 @@ fn indent_str(name: &str, args: &[Value]) -> Result<String, FuncError> {
     Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
-fn indent(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(indent_str("indent", args)?))
+fn indent<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::str(indent_str("indent", args)?))
 }
 
-fn nindent(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(format!("\n{}", indent_str("nindent", args)?)))
+fn nindent<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::str(format!("\n{}", indent_str("nindent", args)?)))
 }
 
-fn fail(args: &[Value]) -> Result<Value, FuncError> {
+fn fail<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let msg = one_str("fail", args)?;
     Err(err(msg))
 }
@@ -841,11 +878,11 @@ pub fn slugify_name(name: &str, max_len: usize, smart: bool) -> String {
     out
 }
 
-fn normalize(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(sanitize_name(&one_str("normalize", args)?)))
+fn normalize<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    Ok(Value::str(sanitize_name(&one_str("normalize", args)?)))
 }
 
-fn slugify(args: &[Value]) -> Result<Value, FuncError> {
+fn slugify<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let mut max_len = 50usize;
     let mut smart = true;
     let mut name = String::new();
@@ -866,16 +903,16 @@ fn slugify(args: &[Value]) -> Result<Value, FuncError> {
             }
         }
     }
-    Ok(Value::String(slugify_name(&name, max_len, smart)))
+    Ok(Value::str(slugify_name(&name, max_len, smart)))
 }
 
 /// `sigs.k8s.io/yaml.Marshal`: go-yaml v2 double-quotes a string that would
 /// read back as another type (`"1.0"`, `"true"`, `"null"`); serde_yaml
 /// single-quotes it. Such strings are swapped for placeholders, serialized,
 /// and put back double-quoted.
-fn to_yaml(args: &[Value]) -> Result<Value, FuncError> {
+fn to_yaml<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("toYaml", args, 1)?;
-    let mut json = to_json(&args[0], 0);
+    let mut json = args[0].to_json(0);
     let mut ambiguous = Vec::new();
     hide_ambiguous(&mut json, &mut ambiguous, 0);
     let mut text = crate::yaml::to_string(&json);
@@ -884,7 +921,7 @@ fn to_yaml(args: &[Value]) -> Result<Value, FuncError> {
         let quoted = serde_json::to_string(s).unwrap_or_default();
         text = text.replace(&placeholder(i), &quoted);
     }
-    Ok(Value::String(
+    Ok(Value::str(
         text.strip_suffix('\n').unwrap_or(&text).to_string(),
     ))
 }
@@ -954,22 +991,22 @@ fn parse_yaml(name: &str, text: &str) -> Result<serde_json::Value, FuncError> {
         .unwrap_or(serde_json::Value::Null))
 }
 
-fn from_yaml(args: &[Value]) -> Result<Value, FuncError> {
+fn from_yaml<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let text = one_str("fromYaml", args)?;
     match parse_yaml("fromYaml", &text)? {
-        serde_json::Value::Null => Ok(Value::Map(HashMap::new())),
-        v @ serde_json::Value::Object(_) => Ok(to_gtmpl(&v, false, 0)),
+        serde_json::Value::Null => Ok(Value::Map(Rc::new(BTreeMap::new()))),
+        v @ serde_json::Value::Object(_) => Ok(Value::from_owned_json(v, 0)),
         _ => Err(err(
             "fromYaml: error unmarshaling JSON: cannot unmarshal into map[string]interface {}",
         )),
     }
 }
 
-fn from_yaml_array(args: &[Value]) -> Result<Value, FuncError> {
+fn from_yaml_array<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let text = one_str("fromYamlArray", args)?;
     match parse_yaml("fromYamlArray", &text)? {
-        serde_json::Value::Null => Ok(Value::Array(vec![])),
-        v @ serde_json::Value::Array(_) => Ok(to_gtmpl(&v, false, 0)),
+        serde_json::Value::Null => Ok(Value::List(Rc::new(vec![]))),
+        v @ serde_json::Value::Array(_) => Ok(Value::from_owned_json(v, 0)),
         _ => Err(err(
             "fromYamlArray: error unmarshaling JSON: cannot unmarshal into []interface {}",
         )),
@@ -1098,6 +1135,20 @@ mod tests {
             r("{{ regexReplaceAll \"(a)(n)\" \"banana\" \"$2$1\" }}"),
             "bnanaa"
         );
+    }
+
+    #[test]
+    fn sprig_until_and_until_step() {
+        assert_eq!(
+            r("{{ until 3 }}|{{ until -2 }}|{{ until 0 }}"),
+            "[0 1 2]|[0 -1]|[]"
+        );
+        assert_eq!(
+            r("{{ untilStep 0 10 3 }}|{{ untilStep 5 0 -2 }}|{{ untilStep 0 5 -1 }}"),
+            "[0 3 6 9]|[5 3 1]|[]"
+        );
+        assert_eq!(r("{{ range $i := until 3 }}{{ $i }}{{ end }}"), "012");
+        assert!(r("{{ until 100000000 }}").contains("until: result too large"));
     }
 
     #[test]

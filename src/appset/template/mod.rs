@@ -10,10 +10,12 @@ mod funcs;
 pub mod go;
 pub(crate) mod gofmt;
 mod golit;
+pub mod gotext;
 
 use serde_json::{Map, Value};
 
 pub use funcs::{sanitize_name, slugify_name};
+pub use gotext::set_render_limits;
 
 /// How Argo CD is told to render: `spec.goTemplate` and `spec.goTemplateOptions`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,6 +47,9 @@ pub struct RenderError {
     /// The error is a missing key under `missingkey=error` (Argo CD keeps the
     /// raw string in that case when pre-resolving generator `values`).
     pub missing_key: bool,
+    /// The template ran out of its step or output budget
+    /// ([`set_render_limits`]): a limit of the renderer, not a verdict.
+    pub limit: bool,
 }
 
 impl RenderError {
@@ -52,6 +57,7 @@ impl RenderError {
         RenderError {
             message: message.into(),
             missing_key: false,
+            limit: false,
         }
     }
 }
