@@ -122,7 +122,7 @@ impl Cmd {
             Err(ProcessError::Failed {
                 command: self.to_string(),
                 status: out.status,
-                stderr: tail(&String::from_utf8_lossy(&out.stderr), STDERR_TAIL_LINES),
+                stderr: error_and_tail(&String::from_utf8_lossy(&out.stderr)),
             })
         }
     }
@@ -252,6 +252,17 @@ fn signal_group(pid: Option<u32>, signal: libc::c_int) {
     }
 }
 
+/// The last lines of a failed command's stderr, after its first line that
+/// starts with `ERROR` when the tail does not hold it (kind prints its
+/// error first and a Go stack trace after it).
+fn error_and_tail(stderr: &str) -> String {
+    let last = tail(stderr, STDERR_TAIL_LINES);
+    match stderr.lines().find(|l| l.trim_start().starts_with("ERROR")) {
+        Some(error) if !last.contains(error) => format!("{error}\n…\n{last}"),
+        _ => last,
+    }
+}
+
 /// `$PATH` with `first` in front, in order: for a child that must find the
 /// toolchain's binaries before any others. Empty when a directory cannot be
 /// part of a PATH (it contains the separator).
@@ -296,6 +307,27 @@ pub fn free_port() -> Result<u16, std::io::Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_failed_commands_error_line_survives_a_long_stack_trace() {
+        let mut stderr =
+            String::from("Creating cluster ...\nERROR: failed to init node with kubeadm\n");
+        for i in 0..40 {
+            stderr.push_str(&format!("\tframe {i}\n"));
+        }
+        let shown = super::error_and_tail(&stderr);
+        assert!(
+            shown.starts_with("ERROR: failed to init node with kubeadm\n"),
+            "{shown}"
+        );
+        assert!(shown.contains("frame 39"));
+        assert!(!shown.contains("frame 0\n"));
+        // When the tail holds it, it is not repeated.
+        assert_eq!(
+            super::error_and_tail("a\nERROR: x\n"),
+            super::tail("a\nERROR: x\n", 20)
+        );
+    }
+
     use super::*;
 
     /// A component that ignores SIGTERM, and a child of it that does too, are

@@ -132,7 +132,27 @@ impl Kind {
         if let Some(image) = &self.settings.node_image {
             create = create.args(["--image", image]);
         }
-        create.output().await.map_err(|e| fail(e.into()))?;
+        if let Err(first) = create.output().await {
+            // kubeadm's init or join can time out on a starved host (its
+            // control plane not answering within kubeadm's wait): the
+            // half-made cluster is deleted and made once more; any other
+            // failure, or a second one, is the answer.
+            if !first.to_string().contains("kubeadm") {
+                return Err(fail(first.into()));
+            }
+            let _ = self
+                .kind_cmd()
+                .args(["delete", "cluster", "--name", &name, "--kubeconfig"])
+                .arg(&kind_kubeconfig)
+                .output()
+                .await;
+            create.output().await.map_err(|second| {
+                fail(
+                    anyhow::Error::new(second)
+                        .context(format!("kind create failed twice; the first time: {first}")),
+                )
+            })?;
+        }
         let text = self
             .kind_cmd()
             .args(["get", "kubeconfig", "--name", &name])
