@@ -133,24 +133,15 @@ pub async fn apply(
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .ok_or_else(shape)?;
-        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let gvk = GroupVersionKind::gvk(group, version, kind);
         let rejected = |source| ApplyError::Rejected {
             what: what.to_string(),
             kind: kind.to_string(),
             name: name.to_string(),
             source: Box::new(source),
         };
-        let (resource, caps) = pinned_kind(client, &gvk).await.map_err(rejected)?;
-        let api: Api<DynamicObject> = if caps.scope == Scope::Namespaced {
-            let ns = doc
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or(default_namespace);
-            Api::namespaced_with(client.clone(), ns, &resource)
-        } else {
-            Api::all_with(client.clone(), &resource)
-        };
+        let api = api_for(client, doc, api_version, kind, default_namespace)
+            .await
+            .map_err(rejected)?;
         let object = api
             .patch(name, &params, &Patch::Apply(doc))
             .await
@@ -158,6 +149,29 @@ pub async fn apply(
         applied.push(object);
     }
     Ok(applied)
+}
+
+/// The API for `doc`'s kind, in its namespace (else `default_namespace`)
+/// when the kind is namespaced.
+async fn api_for(
+    client: &kube::Client,
+    doc: &Value,
+    api_version: &str,
+    kind: &str,
+    default_namespace: &str,
+) -> Result<Api<DynamicObject>, kube::Error> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let (resource, caps) = pinned_kind(client, &gvk).await?;
+    Ok(if caps.scope == Scope::Namespaced {
+        let ns = doc
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(default_namespace);
+        Api::namespaced_with(client.clone(), ns, &resource)
+    } else {
+        Api::all_with(client.clone(), &resource)
+    })
 }
 
 /// Deletes what `docs` name (as [`apply`] would have placed them), each
@@ -173,23 +187,12 @@ pub async fn delete(client: &kube::Client, docs: &[Value], default_namespace: &s
         ) else {
             continue;
         };
-        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (resource, caps) = match pinned_kind(client, &gvk).await {
-            Ok(found) => found,
+        let api = match api_for(client, doc, api_version, kind, default_namespace).await {
+            Ok(api) => api,
             Err(e) => {
                 problems.push(format!("cannot delete {kind} `{name}`: {e}"));
                 continue;
             }
-        };
-        let api: Api<DynamicObject> = if caps.scope == Scope::Namespaced {
-            let ns = doc
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or(default_namespace);
-            Api::namespaced_with(client.clone(), ns, &resource)
-        } else {
-            Api::all_with(client.clone(), &resource)
         };
         match api.delete(name, &Default::default()).await {
             Ok(_) => {}
