@@ -252,14 +252,43 @@ fn signal_group(pid: Option<u32>, signal: libc::c_int) {
     }
 }
 
-/// The last lines of a failed command's stderr, after its first line that
-/// starts with `ERROR` when the tail does not hold it (kind prints its
-/// error first and a Go stack trace after it).
+/// What a failed command's stderr says, shortened: its lines that name a
+/// cause (kind's `ERROR` line, kubeadm's failed phase, `[ERROR …]` preflight
+/// checks, timeouts) first, then the last lines with Go stack traces left
+/// out (kind prints its error first and a stack trace of the failing call
+/// after it, which says nothing to a user).
 fn error_and_tail(stderr: &str) -> String {
-    let last = tail(stderr, STDERR_TAIL_LINES);
-    match stderr.lines().find(|l| l.trim_start().starts_with("ERROR")) {
-        Some(error) if !last.contains(error) => format!("{error}\n…\n{last}"),
-        _ => last,
+    const CAUSES: [&str; 5] = [
+        "error execution phase",
+        "[ERROR",
+        "timed out",
+        "deadline exceeded",
+        "unhealthy",
+    ];
+    let mut kept: Vec<&str> = Vec::new();
+    let lines: Vec<&str> = stderr.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        // A Go stack frame is a function line followed by a tab-indented
+        // `file:line` line.
+        let frame = line.starts_with('\t')
+            || lines.get(i + 1).is_some_and(|next| next.starts_with('\t'));
+        if !frame {
+            kept.push(line);
+        }
+    }
+    let last = tail(&kept.join("\n"), STDERR_TAIL_LINES);
+    let mut causes: Vec<&str> = Vec::new();
+    for line in &kept {
+        let l = line.trim();
+        let cause = l.starts_with("ERROR") || CAUSES.iter().any(|c| l.contains(c));
+        if cause && !causes.contains(&l) && !last.contains(l) && causes.len() < 4 {
+            causes.push(l);
+        }
+    }
+    if causes.is_empty() {
+        last
+    } else {
+        format!("{}\n…\n{last}", causes.join("\n"))
     }
 }
 
@@ -309,18 +338,29 @@ pub fn free_port() -> Result<u16, std::io::Error> {
 mod tests {
     #[test]
     fn a_failed_commands_error_line_survives_a_long_stack_trace() {
-        let mut stderr =
-            String::from("Creating cluster ...\nERROR: failed to init node with kubeadm\n");
+        let mut stderr = String::from(
+            "Creating cluster ...\nERROR: failed to init node with kubeadm\nCommand Output: \
+             [init] Using Kubernetes version\n\
+             error execution phase wait-control-plane: timed out after 4m0s\n",
+        );
         for i in 0..40 {
-            stderr.push_str(&format!("\tframe {i}\n"));
+            stderr.push_str(&format!("I1202 kubeadm log line {i}\n"));
         }
+        for i in 0..40 {
+            stderr.push_str(&format!("pkg.fn{i}\n\tfile.go:{i}\n"));
+        }
+        stderr.push_str("last words\n");
         let shown = super::error_and_tail(&stderr);
         assert!(
-            shown.starts_with("ERROR: failed to init node with kubeadm\n"),
+            shown.starts_with(
+                "ERROR: failed to init node with kubeadm\n\
+                 error execution phase wait-control-plane: timed out after 4m0s\n…\n"
+            ),
             "{shown}"
         );
-        assert!(shown.contains("frame 39"));
-        assert!(!shown.contains("frame 0\n"));
+        assert!(shown.ends_with("last words"), "{shown}");
+        assert!(!shown.contains("file.go"), "{shown}");
+        assert!(shown.contains("log line 39") && !shown.contains("log line 5\n"));
         // When the tail holds it, it is not repeated.
         assert_eq!(
             super::error_and_tail("a\nERROR: x\n"),
