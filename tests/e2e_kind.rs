@@ -61,6 +61,9 @@ struct RunResult {
     elapsed: Duration,
     /// The files of the diagnostics bundle, if one was written.
     diagnostics: Vec<String>,
+    /// The last lines of the node logs a failed `kind create` left in the
+    /// bundle (kubelet, etcd, kube-apiserver), to say why it failed.
+    node_logs: String,
 }
 
 impl RunResult {
@@ -96,8 +99,8 @@ impl RunResult {
 
     fn explain(&self) -> String {
         format!(
-            "exit {} after {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.code, self.elapsed, self.stdout, self.stderr
+            "exit {} after {:?}\nstdout:\n{}\nstderr:\n{}{}",
+            self.code, self.elapsed, self.stdout, self.stderr, self.node_logs
         )
     }
 }
@@ -169,6 +172,7 @@ fn run_kind(scenario: &str, extra: &[&str], env: &[(&str, &str)]) -> RunResult {
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
     let diagnostics = walk(&dir.path().join("diagnostics"));
+    let node_logs = failed_create_logs(&dir.path().join("diagnostics"));
     let result = RunResult {
         code: out.status.code().unwrap_or(-1),
         report,
@@ -176,6 +180,7 @@ fn run_kind(scenario: &str, extra: &[&str], env: &[(&str, &str)]) -> RunResult {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: started.elapsed(),
         diagnostics,
+        node_logs,
     };
     let new_clusters: Vec<String> = kind_clusters()
         .into_iter()
@@ -204,6 +209,32 @@ fn run_kind(scenario: &str, extra: &[&str], env: &[(&str, &str)]) -> RunResult {
         result.code, result.elapsed
     );
     result
+}
+
+/// The last lines of the kubelet, etcd and kube-apiserver logs of failed
+/// kind creates in a diagnostics bundle below `dir`.
+fn failed_create_logs(dir: &Path) -> String {
+    let mut out = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else if name.starts_with("kind-")
+                && ["kubelet.log", "etcd", "kube-apiserver"]
+                    .iter()
+                    .any(|k| name.contains(k))
+            {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+                out.push_str(&format!("\n--- {name} (last lines)\n{tail}\n"));
+            }
+        }
+    }
+    out
 }
 
 /// Every file name below `dir`.

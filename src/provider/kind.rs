@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use super::{
     ClusterRequest, Provider, ProvisionError, Provisioned, adopt_kubeconfig, nodes::node_ready,
 };
+use crate::argocd::DiagnosticFile;
 use crate::process::{Cmd, ProcessError};
 
 /// How long `docker info` may take to answer before Docker counts as absent.
@@ -30,6 +31,13 @@ const DOCKER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How long every node of a created cluster may take to report Ready.
 const NODES_READY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How long exporting a failed cluster's node logs may take.
+const EXPORT_LOGS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// At most this many files of a failed cluster's exported logs go into the
+/// diagnostics bundle.
+const MAX_LOG_FILES: usize = 200;
 
 /// How long deleting one cluster may take.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -69,6 +77,8 @@ pub struct Kind {
     prefix: String,
     /// kind clusters this run asked for, created or not: all are deleted.
     created: std::sync::Mutex<Vec<String>>,
+    /// Where `kind export logs` put the node logs of each failed create.
+    failed_logs: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 impl Kind {
@@ -82,6 +92,7 @@ impl Kind {
             kubeconfigs: run_dir.join("kubeconfigs"),
             prefix: format!("gitops-e2e-{run_id}"),
             created: Default::default(),
+            failed_logs: Default::default(),
         }
     }
 
@@ -98,6 +109,24 @@ impl Kind {
     /// the run's, so that the user's `~/.kube/config` is never touched.
     fn kind_kubeconfig(&self, kind_name: &str) -> PathBuf {
         self.dir.join(format!("{kind_name}.kubeconfig"))
+    }
+
+    /// Saves the node logs of a cluster whose create failed (kubelet,
+    /// containerd, the journal and every container's log) for the
+    /// diagnostics bundle; best effort, bounded in time.
+    async fn export_logs(&self, name: &str, attempt: u32) {
+        let dir = self.dir.join("logs").join(format!("{name}-{attempt}"));
+        let export = self
+            .kind_cmd()
+            .args(["export", "logs"])
+            .arg(&dir)
+            .args(["--name", name]);
+        if let Ok(Ok(_)) = tokio::time::timeout(EXPORT_LOGS_TIMEOUT, export.output()).await {
+            self.failed_logs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(dir);
+        }
     }
 
     /// Creates one cluster and waits until every node is Ready.
@@ -123,9 +152,11 @@ impl Kind {
             .and_then(|()| std::fs::write(&config_path, crate::yaml::to_string(&config)))
             .with_context(|| format!("cannot write `{}`", config_path.display()))
             .map_err(fail)?;
+        // `--retain` keeps a failed cluster's nodes so that their logs can
+        // be exported for the diagnostics bundle; it is deleted right after.
         let mut create = self
             .kind_cmd()
-            .args(["create", "cluster", "--name", &name, "--config"])
+            .args(["create", "cluster", "--retain", "--name", &name, "--config"])
             .arg(&config_path)
             .arg("--kubeconfig")
             .arg(&kind_kubeconfig);
@@ -133,6 +164,13 @@ impl Kind {
             create = create.args(["--image", image]);
         }
         if let Err(first) = create.output().await {
+            self.export_logs(&name, 1).await;
+            let _ = self
+                .kind_cmd()
+                .args(["delete", "cluster", "--name", &name, "--kubeconfig"])
+                .arg(&kind_kubeconfig)
+                .output()
+                .await;
             // kubeadm's init or join can time out on a starved host (its
             // control plane not answering within kubeadm's wait): the
             // half-made cluster is deleted and made once more; any other
@@ -140,18 +178,12 @@ impl Kind {
             if !first.to_string().contains("kubeadm") {
                 return Err(fail(first.into()));
             }
-            let _ = self
-                .kind_cmd()
-                .args(["delete", "cluster", "--name", &name, "--kubeconfig"])
-                .arg(&kind_kubeconfig)
-                .output()
-                .await;
-            create.output().await.map_err(|second| {
-                fail(
-                    anyhow::Error::new(second)
-                        .context(format!("kind create failed twice; the first time: {first}")),
-                )
-            })?;
+            if let Err(second) = create.output().await {
+                self.export_logs(&name, 2).await;
+                return Err(fail(anyhow::Error::new(second).context(format!(
+                    "kind create failed twice; the first time: {first}"
+                ))));
+            }
         }
         let text = self
             .kind_cmd()
@@ -166,6 +198,53 @@ impl Kind {
         wait_nodes_ready(&client).await.map_err(fail)?;
         Ok(provisioned)
     }
+}
+
+/// The log files of `kind export logs DIR`, as (path under DIR, path):
+/// each node's kubelet, containerd and journal logs and its containers'
+/// logs (the control plane's static pods among them). Symlinks are not
+/// followed.
+fn node_logs(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    let Ok(nodes) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    let mut nodes: Vec<PathBuf> = nodes
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    nodes.sort();
+    for node in nodes {
+        let node_name = node
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for log in ["kubelet.log", "containerd.log", "journal.log"] {
+            let path = node.join(log);
+            if path.symlink_metadata().is_ok_and(|m| m.is_file()) {
+                found.push((format!("{node_name}/{log}"), path));
+            }
+        }
+        if let Ok(containers) = std::fs::read_dir(node.join("containers")) {
+            let mut logs: Vec<PathBuf> = containers
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.path())
+                .collect();
+            logs.sort();
+            for path in logs {
+                let file = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                found.push((format!("{node_name}/containers/{file}"), path));
+            }
+        }
+    }
+    found
 }
 
 /// The kind cluster name for scenario cluster `name`: the run's prefix and
@@ -375,6 +454,30 @@ impl Provider for Kind {
             .collect()
     }
 
+    async fn diagnostics(&self) -> Vec<DiagnosticFile> {
+        let dirs = self
+            .failed_logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut files = Vec::new();
+        for dir in dirs {
+            let Some(base) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            for (rel, from) in node_logs(&dir) {
+                if files.len() >= MAX_LOG_FILES {
+                    return files;
+                }
+                files.push(DiagnosticFile::Copy {
+                    name: format!("kind-{base}/{rel}"),
+                    from,
+                });
+            }
+        }
+        files
+    }
+
     async fn load_images(&mut self, images: &[String]) -> Result<(), ProvisionError> {
         if images.is_empty() {
             return Ok(());
@@ -455,6 +558,34 @@ impl Provider for Kind {
 
 #[cfg(test)]
 mod tests {
+    /// The exported logs of a failed create that reach the bundle: the
+    /// nodes' own logs and their containers' logs, nothing else.
+    #[test]
+    fn node_logs_lists_each_nodes_logs_and_its_containers_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = dir.path().join("x-control-plane");
+        std::fs::create_dir_all(node.join("containers")).unwrap();
+        std::fs::create_dir_all(node.join("pods")).unwrap();
+        for f in ["kubelet.log", "journal.log", "inspect.json", "pods/p.log"] {
+            std::fs::write(node.join(f), "x").unwrap();
+        }
+        std::fs::write(node.join("containers/etcd-x.log"), "x").unwrap();
+        std::fs::write(dir.path().join("kind-version.txt"), "x").unwrap();
+        let names: Vec<String> = super::node_logs(dir.path())
+            .into_iter()
+            .map(|(rel, _)| rel)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "x-control-plane/kubelet.log",
+                "x-control-plane/journal.log",
+                "x-control-plane/containers/etcd-x.log"
+            ]
+        );
+        assert!(super::node_logs(&dir.path().join("absent")).is_empty());
+    }
+
     use super::*;
 
     #[test]

@@ -142,6 +142,12 @@ pub trait Provider: Send + Sync {
         true
     }
 
+    /// Logs for the diagnostics bundle of a failed run (e.g. the node logs
+    /// of a cluster that did not come up).
+    async fn diagnostics(&self) -> Vec<crate::argocd::DiagnosticFile> {
+        Vec::new()
+    }
+
     /// Makes local container images available to the clusters' nodes
     /// (`spec.images`, `--load-image`). Providers whose pods run no
     /// containers (kwok) or that cannot reach the nodes (existing) ignore it.

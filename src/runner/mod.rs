@@ -735,7 +735,8 @@ impl<'a> Runner<'a> {
     /// The diagnostics bundle of a failed run, in a new directory; problems
     /// writing it are reported, never fatal.
     async fn collect_diagnostics(&self) -> Option<PathBuf> {
-        let files = self.seams.argocd.diagnostics().await;
+        let mut files = self.seams.argocd.diagnostics().await;
+        files.extend(self.seams.provider.diagnostics().await);
         // Before Argo CD runs there is nothing to collect but the error itself.
         if files.is_empty() && self.live.is_none() {
             return None;
