@@ -270,8 +270,8 @@ fn error_and_tail(stderr: &str) -> String {
     for (i, line) in lines.iter().enumerate() {
         // A Go stack frame is a function line followed by a tab-indented
         // `file:line` line.
-        let frame = line.starts_with('\t')
-            || lines.get(i + 1).is_some_and(|next| next.starts_with('\t'));
+        let frame =
+            line.starts_with('\t') || lines.get(i + 1).is_some_and(|next| next.starts_with('\t'));
         if !frame {
             kept.push(line);
         }
