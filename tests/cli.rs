@@ -181,6 +181,9 @@ fn reports_are_written_as_junit_json_and_markdown() {
         "{md}"
     );
     assert!(md.contains("| 🔴 error | `unknown-field` |"));
+    // One row per mistake, with the Applications it shows in.
+    assert!(md.contains("15 mistakes, reported as 39 findings"), "{md}");
+    assert_eq!(md.matches("`chart-from-git-repo`").count(), 1, "{md}");
 }
 
 #[test]
@@ -265,6 +268,50 @@ fn terminal_report_of_the_part_three_plan() {
     insta::with_settings!({filters => vec![(r"\(\d+ ms\)", "(N ms)")]}, {
         insta::assert_snapshot!(text);
     });
+}
+
+/// The first draft reads as its mistakes: one entry per rule and place,
+/// with the Applications it shows in, not one per Application.
+#[test]
+fn terminal_report_of_the_first_draft_groups_findings_by_mistake() {
+    let out = cmd()
+        .args(["plan", "scenarios/lesson/01-first-draft.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    insta::with_settings!({filters => vec![(r"\(\d+ ms\)", "(N ms)")]}, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[test]
+fn json_keeps_one_finding_per_application_each_with_its_group() {
+    let (_, report) = plan_json("scenarios/lesson/01-first-draft.yaml");
+    let findings = report["findings"].as_array().unwrap();
+    let mut groups: std::collections::BTreeMap<&str, Vec<&Value>> = Default::default();
+    for f in findings {
+        let id = f["group"].as_str().unwrap();
+        assert_eq!(id.len(), 16, "{f}");
+        groups.entry(id).or_default().push(f);
+    }
+    assert!(groups.len() < findings.len());
+    for members in groups.values() {
+        // A group is one rule at one place.
+        let first = members[0];
+        for m in members {
+            assert_eq!(m["rule"], first["rule"]);
+            assert_eq!(m["location"], first["location"]);
+        }
+    }
+    let chart: Vec<_> = findings
+        .iter()
+        .filter(|f| f["rule"] == "chart-from-git-repo")
+        .collect();
+    assert_eq!(chart.len(), 6);
+    assert!(chart.iter().all(|f| f["group"] == chart[0]["group"]));
+    // Deterministic: a second run gives the same ids.
+    let (_, again) = plan_json("scenarios/lesson/01-first-draft.yaml");
+    assert_eq!(again["findings"], report["findings"]);
 }
 
 #[test]

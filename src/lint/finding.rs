@@ -70,4 +70,8 @@ pub struct Finding {
     pub location: Option<Location>,
     /// What to do instead.
     pub advice: String,
+    /// The id of the mistake this finding is one instance of: findings of
+    /// one rule at one place with one advice (one per generated Application)
+    /// share it. See [`super::group`].
+    pub group: String,
 }

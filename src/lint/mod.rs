@@ -13,6 +13,7 @@ mod destinations;
 mod fields;
 mod finding;
 mod generators;
+pub mod group;
 mod images;
 mod names;
 mod resources;
@@ -22,6 +23,7 @@ mod templates;
 mod util;
 
 pub use finding::{Finding, Location, Severity};
+pub use group::{FindingGroup, group};
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -305,12 +307,14 @@ impl<'a> Emitter<'a> {
 
     /// Reports a finding at an explicit position.
     pub fn emit_at(&mut self, f: Draft<'_>, pos: Option<Pos>) {
+        let location = Some(Location::new(self.file, pos));
         self.findings.push(Finding {
+            group: group::group_id(f.rule, f.severity, location.as_ref(), &f.advice),
             rule: f.rule.to_string(),
             severity: f.severity,
             message: f.message,
             application: f.application.map(str::to_string),
-            location: Some(Location::new(self.file, pos)),
+            location,
             advice: f.advice,
         });
     }

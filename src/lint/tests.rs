@@ -171,3 +171,28 @@ fn bare_application_with_mustache_sections() {
         [("foreign-template-syntax", 1)].into_iter().collect()
     );
 }
+
+#[test]
+fn lesson_round1_reads_as_one_entry_per_mistake() {
+    let (d, e) = lesson_round1();
+    let f = lint(&d, &e);
+    let groups = super::group(&f);
+    assert_eq!(
+        groups.iter().map(|g| g.members.len()).sum::<usize>(),
+        f.len()
+    );
+    // One template line, six Applications: one mistake.
+    let chart: Vec<_> = groups
+        .iter()
+        .filter(|g| g.rule() == "chart-from-git-repo")
+        .collect();
+    assert_eq!(chart.len(), 1);
+    assert_eq!(chart[0].applications().len(), 6);
+    // Three unquoted templates on three lines stay three mistakes.
+    let unquoted = groups
+        .iter()
+        .filter(|g| g.rule() == "unquoted-template")
+        .count();
+    assert_eq!(unquoted, 3);
+    assert!(groups.len() < f.len());
+}
