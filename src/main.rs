@@ -56,8 +56,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
             code
         }
         Command::Lint(args) if args.rules => {
-            for (name, description) in lint::RULES {
-                println!("{name:28} {description}");
+            for r in lint::RULES {
+                println!("{:28} {}", r.name, r.summary);
             }
             Ok(exit::PASSED)
         }
@@ -93,6 +93,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             verdict
         }
         Command::Clean(args) => clean(args.dry_run),
+        Command::Explain(args) => explain(args.rule.as_deref()),
         Command::Schema => {
             let schema = scenario::schema();
             println!(
@@ -270,6 +271,33 @@ fn kind_readiness() -> String {
         ),
         (Err(why), _) => format!("not available: Docker does not answer ({why})"),
         (Ok(_), None) => "not available: no `kind` in the toolchain or on PATH".into(),
+    }
+}
+
+/// One rule's explanation, or the list of rules.
+fn explain(name: Option<&str>) -> Result<u8, Error> {
+    let Some(name) = name else {
+        print!("{}", lint::rules::list());
+        return Ok(exit::PASSED);
+    };
+    match lint::rule(name) {
+        Some(rule) => {
+            print!("{}", rule.explanation());
+            Ok(exit::PASSED)
+        }
+        None => {
+            let known: Vec<String> = lint::RULES.iter().map(|r| r.name.to_string()).collect();
+            let help = match gitops_e2e::yaml::closest(name, &known) {
+                Some(near) => {
+                    format!("did you mean `{near}`? (`gitops-e2e explain` lists the rules)")
+                }
+                None => "`gitops-e2e explain` lists the rules".to_string(),
+            };
+            Err(Error::Input {
+                message: format!("`{name}` is not a lint rule"),
+                help: Some(help),
+            })
+        }
     }
 }
 

@@ -209,6 +209,33 @@ fn lint_takes_manifests_and_lists_its_rules() {
 }
 
 #[test]
+fn explain_tells_every_rule_and_suggests_the_closest_name() {
+    let out = cmd().arg("explain").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let list = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = list
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(names.len() >= 30, "{list}");
+    for name in names {
+        let out = cmd().args(["explain", name]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for part in ["Why:", "Wrong:", "Right:", "Fix:"] {
+            assert!(text.contains(part), "{name}: {text}");
+        }
+    }
+    cmd()
+        .args(["explain", "unquoted-templat"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "did you mean `unquoted-template`?",
+        ));
+}
+
+#[test]
 fn lint_rejects_kinds_it_does_not_lint() {
     cmd()
         .args(["lint", "scenarios/lesson/fixtures/ecr-prod-secret.yaml"])

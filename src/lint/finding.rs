@@ -14,7 +14,8 @@ pub enum Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // `pad`, so that `{:7}` lines severities up.
+        f.pad(match self {
             Severity::Warning => "warning",
             Severity::Error => "error",
         })

@@ -132,6 +132,12 @@ fn findings(out: &mut String, findings: &[Finding]) {
         }
         let _ = writeln!(out, "    help: {}", g.advice());
     }
+    if !groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (`gitops-e2e explain RULE` says why a rule matters, with examples)"
+        );
+    }
 }
 
 /// How many distinct messages of one mistake are shown before "… N more".
