@@ -212,6 +212,10 @@ pub struct OutputArgs {
     /// Also write a Markdown summary to this file (fits a CI step summary).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also write the findings as SARIF 2.1.0 to this file (code scanning:
+    /// one result per mistake, its group id as fingerprint).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -238,6 +238,7 @@ fn emit_suite(suite: &SuiteReport, output: &OutputArgs) -> Result<u8, Error> {
         ),
         (&output.junit, report::junit::render_suite),
         (&output.markdown, report::markdown::render_suite),
+        (&output.sarif, report::sarif::render_suite),
     ];
     for (path, render) in files {
         if let Some(path) = path {
@@ -362,6 +363,7 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<u8, Error> {
         (&output.json, report::json::render as fn(&Report) -> String),
         (&output.junit, report::junit::render),
         (&output.markdown, report::markdown::render),
+        (&output.sarif, report::sarif::render),
     ];
     for (path, render) in files {
         if let Some(path) = path {

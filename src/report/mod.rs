@@ -9,6 +9,7 @@ pub mod merge;
 mod model;
 pub mod progress;
 pub mod read;
+pub mod sarif;
 mod suite;
 pub mod terminal;
 
