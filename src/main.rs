@@ -231,6 +231,12 @@ fn emit_suite(suite: &SuiteReport, output: &OutputArgs) -> Result<u8, Error> {
         Format::Text => print!("{}", report::terminal::render_suite(suite)),
         Format::Json => print!("{}", report::json::render_suite(suite)),
     }
+    let findings: Vec<_> = suite
+        .scenarios
+        .iter()
+        .flat_map(|r| r.findings.iter().cloned())
+        .collect();
+    github_annotations(&findings, output.format);
     let files = [
         (
             &output.json,
@@ -359,6 +365,7 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<u8, Error> {
         Format::Text => print!("{}", report::terminal::render(report)),
         Format::Json => print!("{}", report::json::render(report)),
     }
+    github_annotations(&report.findings, output.format);
     let files = [
         (&output.json, report::json::render as fn(&Report) -> String),
         (&output.junit, report::junit::render),
@@ -375,6 +382,21 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<u8, Error> {
     } else {
         exit::CHECK_FAILED
     })
+}
+
+/// In a GitHub Actions job, one annotation per mistake: on standard output
+/// after the text report, on standard error when standard output is JSON
+/// (the runner reads workflow commands from both).
+fn github_annotations(findings: &[gitops_e2e::lint::Finding], format: Format) {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return;
+    }
+    let annotations = report::github::annotations(findings);
+    let text = report::terminal_safe(&annotations);
+    match format {
+        Format::Text => print!("{text}"),
+        Format::Json => eprint!("{text}"),
+    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {

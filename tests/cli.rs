@@ -10,6 +10,8 @@ use serde_json::Value;
 fn cmd() -> Command {
     let mut c = Command::cargo_bin("gitops-e2e").unwrap();
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Reports as read outside GitHub Actions, wherever the tests run.
+    c.env_remove("GITHUB_ACTIONS");
     c
 }
 
@@ -233,6 +235,53 @@ fn explain_tells_every_rule_and_suggests_the_closest_name() {
         .stderr(predicates::str::contains(
             "did you mean `unquoted-template`?",
         ));
+}
+
+#[test]
+fn in_github_actions_each_mistake_is_one_annotation() {
+    let out = cmd()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["plan", "scenarios/lesson/01-first-draft.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let commands: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("::error ") || l.starts_with("::warning "))
+        .collect();
+    assert_eq!(commands.len(), 15, "{text}");
+    let chart = commands
+        .iter()
+        .find(|l| l.contains("title=chart-from-git-repo"))
+        .unwrap();
+    assert!(
+        chart.starts_with(
+            "::error file=scenarios/lesson/appsets/01-first-draft.yaml,line=41,col=9,\
+             title=chart-from-git-repo::[fastapi-agent-dev-docker.io, "
+        ),
+        "{chart}"
+    );
+    assert!(chart.contains("… 6 Applications]"), "{chart}");
+    assert!(chart.contains("%0Ahelp: "), "{chart}");
+    assert!(commands.iter().any(|l| l.starts_with("::warning ")));
+
+    // JSON on standard output stays JSON; the annotations go to stderr.
+    let out = cmd()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["lint", "scenarios/lesson/appsets/01-first-draft.yaml"])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice::<Value>(&out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("::error file="), "{stderr}");
+
+    // Outside GitHub Actions: none.
+    let out = cmd()
+        .args(["plan", "scenarios/lesson/01-first-draft.yaml"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("::error"));
 }
 
 #[test]
