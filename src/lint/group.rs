@@ -19,14 +19,28 @@ pub const NAMES_SHOWN: usize = 3;
 
 /// The stable id of the mistake a finding belongs to: the first 16 hex
 /// digits of the SHA-256 of its grouping key. The same input gives the same
-/// id on every run and machine (paths as given on the command line).
+/// id on every run and machine (paths as given on the command line, less
+/// their `.` components).
 pub fn group_id(
     rule: &str,
     severity: Severity,
     location: Option<&Location>,
     advice: &str,
 ) -> String {
-    let location = location.map(ToString::to_string).unwrap_or_default();
+    // `./a.yaml` and `a.yaml` are one file: `.` components do not count.
+    let location = location
+        .map(|l| {
+            let file: std::path::PathBuf = std::path::Path::new(&l.file)
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            Location {
+                file: file.display().to_string(),
+                pos: l.pos,
+            }
+            .to_string()
+        })
+        .unwrap_or_default();
     // A JSON array keeps the fields apart whatever characters they hold.
     let key = serde_json::json!([rule, severity.to_string(), location, advice]).to_string();
     Sha256::digest(key.as_bytes())
@@ -286,6 +300,14 @@ mod tests {
         assert_ne!(
             id,
             group_id("unknown-field", Severity::Warning, Some(&loc), "fix")
+        );
+        let dotted = Location {
+            file: "./scenarios/./x.yaml".into(),
+            pos: loc.pos,
+        };
+        assert_eq!(
+            id,
+            group_id("unknown-field", Severity::Error, Some(&dotted), "fix")
         );
     }
 
