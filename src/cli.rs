@@ -59,6 +59,9 @@ pub enum Command {
     /// Work with reports written by earlier runs.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Explain a lint rule: why it matters, a wrong and a right example,
+    /// and the fix. Without RULE, list every rule with its summary.
+    Explain(ExplainArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
     /// Say whether live runs can start on this machine, and if not, why
@@ -68,6 +71,12 @@ pub enum Command {
     /// kept with --keep. Only the harness's own run directories and the
     /// processes it marked are touched; runs still going are left alone.
     Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule name as findings show it, e.g. `unquoted-template`.
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +212,10 @@ pub struct OutputArgs {
     /// Also write a Markdown summary to this file (fits a CI step summary).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also write the findings as SARIF 2.1.0 to this file (code scanning:
+    /// one result per mistake, its group id as fingerprint).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -56,8 +56,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
             code
         }
         Command::Lint(args) if args.rules => {
-            for (name, description) in lint::RULES {
-                println!("{name:28} {description}");
+            for r in lint::RULES {
+                println!("{:28} {}", r.name, r.summary);
             }
             Ok(exit::PASSED)
         }
@@ -93,6 +93,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             verdict
         }
         Command::Clean(args) => clean(args.dry_run),
+        Command::Explain(args) => explain(args.rule.as_deref()),
         Command::Schema => {
             let schema = scenario::schema();
             println!(
@@ -230,6 +231,12 @@ fn emit_suite(suite: &SuiteReport, output: &OutputArgs) -> Result<u8, Error> {
         Format::Text => print!("{}", report::terminal::render_suite(suite)),
         Format::Json => print!("{}", report::json::render_suite(suite)),
     }
+    let findings: Vec<_> = suite
+        .scenarios
+        .iter()
+        .flat_map(|r| r.findings.iter().cloned())
+        .collect();
+    github_annotations(&findings, output.format);
     let files = [
         (
             &output.json,
@@ -237,6 +244,7 @@ fn emit_suite(suite: &SuiteReport, output: &OutputArgs) -> Result<u8, Error> {
         ),
         (&output.junit, report::junit::render_suite),
         (&output.markdown, report::markdown::render_suite),
+        (&output.sarif, report::sarif::render_suite),
     ];
     for (path, render) in files {
         if let Some(path) = path {
@@ -270,6 +278,33 @@ fn kind_readiness() -> String {
         ),
         (Err(why), _) => format!("not available: Docker does not answer ({why})"),
         (Ok(_), None) => "not available: no `kind` in the toolchain or on PATH".into(),
+    }
+}
+
+/// One rule's explanation, or the list of rules.
+fn explain(name: Option<&str>) -> Result<u8, Error> {
+    let Some(name) = name else {
+        print!("{}", lint::rules::list());
+        return Ok(exit::PASSED);
+    };
+    match lint::rule(name) {
+        Some(rule) => {
+            print!("{}", rule.explanation());
+            Ok(exit::PASSED)
+        }
+        None => {
+            let known: Vec<String> = lint::RULES.iter().map(|r| r.name.to_string()).collect();
+            let help = match gitops_e2e::yaml::closest(name, &known) {
+                Some(near) => {
+                    format!("did you mean `{near}`? (`gitops-e2e explain` lists the rules)")
+                }
+                None => "`gitops-e2e explain` lists the rules".to_string(),
+            };
+            Err(Error::Input {
+                message: format!("`{name}` is not a lint rule"),
+                help: Some(help),
+            })
+        }
     }
 }
 
@@ -330,10 +365,12 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<u8, Error> {
         Format::Text => print!("{}", report::terminal::render(report)),
         Format::Json => print!("{}", report::json::render(report)),
     }
+    github_annotations(&report.findings, output.format);
     let files = [
         (&output.json, report::json::render as fn(&Report) -> String),
         (&output.junit, report::junit::render),
         (&output.markdown, report::markdown::render),
+        (&output.sarif, report::sarif::render),
     ];
     for (path, render) in files {
         if let Some(path) = path {
@@ -345,6 +382,21 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<u8, Error> {
     } else {
         exit::CHECK_FAILED
     })
+}
+
+/// In a GitHub Actions job, one annotation per mistake: on standard output
+/// after the text report, on standard error when standard output is JSON
+/// (the runner reads workflow commands from both).
+fn github_annotations(findings: &[gitops_e2e::lint::Finding], format: Format) {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return;
+    }
+    let annotations = report::github::annotations(findings);
+    let text = report::terminal_safe(&annotations);
+    match format {
+        Format::Text => print!("{text}"),
+        Format::Json => eprint!("{text}"),
+    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {

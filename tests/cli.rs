@@ -10,6 +10,8 @@ use serde_json::Value;
 fn cmd() -> Command {
     let mut c = Command::cargo_bin("gitops-e2e").unwrap();
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Reports as read outside GitHub Actions, wherever the tests run.
+    c.env_remove("GITHUB_ACTIONS");
     c
 }
 
@@ -181,6 +183,9 @@ fn reports_are_written_as_junit_json_and_markdown() {
         "{md}"
     );
     assert!(md.contains("| 🔴 error | `unknown-field` |"));
+    // One row per mistake, with the Applications it shows in.
+    assert!(md.contains("15 mistakes, reported as 39 findings"), "{md}");
+    assert_eq!(md.matches("`chart-from-git-repo`").count(), 1, "{md}");
 }
 
 #[test]
@@ -203,6 +208,80 @@ fn lint_takes_manifests_and_lists_its_rules() {
     ] {
         assert!(text.contains(rule), "{text}");
     }
+}
+
+#[test]
+fn explain_tells_every_rule_and_suggests_the_closest_name() {
+    let out = cmd().arg("explain").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let list = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = list
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(names.len() >= 30, "{list}");
+    for name in names {
+        let out = cmd().args(["explain", name]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for part in ["Why:", "Wrong:", "Right:", "Fix:"] {
+            assert!(text.contains(part), "{name}: {text}");
+        }
+    }
+    cmd()
+        .args(["explain", "unquoted-templat"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "did you mean `unquoted-template`?",
+        ));
+}
+
+#[test]
+fn in_github_actions_each_mistake_is_one_annotation() {
+    let out = cmd()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["plan", "scenarios/lesson/01-first-draft.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let commands: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("::error ") || l.starts_with("::warning "))
+        .collect();
+    assert_eq!(commands.len(), 15, "{text}");
+    let chart = commands
+        .iter()
+        .find(|l| l.contains("title=chart-from-git-repo"))
+        .unwrap();
+    assert!(
+        chart.starts_with(
+            "::error file=scenarios/lesson/appsets/01-first-draft.yaml,line=41,col=9,\
+             title=chart-from-git-repo::[fastapi-agent-dev-docker.io, "
+        ),
+        "{chart}"
+    );
+    assert!(chart.contains("… 6 Applications]"), "{chart}");
+    assert!(chart.contains("%0Ahelp: "), "{chart}");
+    assert!(commands.iter().any(|l| l.starts_with("::warning ")));
+
+    // JSON on standard output stays JSON; the annotations go to stderr.
+    let out = cmd()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["lint", "scenarios/lesson/appsets/01-first-draft.yaml"])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice::<Value>(&out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("::error file="), "{stderr}");
+
+    // Outside GitHub Actions: none.
+    let out = cmd()
+        .args(["plan", "scenarios/lesson/01-first-draft.yaml"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("::error"));
 }
 
 #[test]
@@ -265,6 +344,50 @@ fn terminal_report_of_the_part_three_plan() {
     insta::with_settings!({filters => vec![(r"\(\d+ ms\)", "(N ms)")]}, {
         insta::assert_snapshot!(text);
     });
+}
+
+/// The first draft reads as its mistakes: one entry per rule and place,
+/// with the Applications it shows in, not one per Application.
+#[test]
+fn terminal_report_of_the_first_draft_groups_findings_by_mistake() {
+    let out = cmd()
+        .args(["plan", "scenarios/lesson/01-first-draft.yaml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    insta::with_settings!({filters => vec![(r"\(\d+ ms\)", "(N ms)")]}, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[test]
+fn json_keeps_one_finding_per_application_each_with_its_group() {
+    let (_, report) = plan_json("scenarios/lesson/01-first-draft.yaml");
+    let findings = report["findings"].as_array().unwrap();
+    let mut groups: std::collections::BTreeMap<&str, Vec<&Value>> = Default::default();
+    for f in findings {
+        let id = f["group"].as_str().unwrap();
+        assert_eq!(id.len(), 16, "{f}");
+        groups.entry(id).or_default().push(f);
+    }
+    assert!(groups.len() < findings.len());
+    for members in groups.values() {
+        // A group is one rule at one place.
+        let first = members[0];
+        for m in members {
+            assert_eq!(m["rule"], first["rule"]);
+            assert_eq!(m["location"], first["location"]);
+        }
+    }
+    let chart: Vec<_> = findings
+        .iter()
+        .filter(|f| f["rule"] == "chart-from-git-repo")
+        .collect();
+    assert_eq!(chart.len(), 6);
+    assert!(chart.iter().all(|f| f["group"] == chart[0]["group"]));
+    // Deterministic: a second run gives the same ids.
+    let (_, again) = plan_json("scenarios/lesson/01-first-draft.yaml");
+    assert_eq!(again["findings"], report["findings"]);
 }
 
 #[test]

@@ -14,7 +14,8 @@ pub enum Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // `pad`, so that `{:7}` lines severities up.
+        f.pad(match self {
             Severity::Warning => "warning",
             Severity::Error => "error",
         })
@@ -70,4 +71,8 @@ pub struct Finding {
     pub location: Option<Location>,
     /// What to do instead.
     pub advice: String,
+    /// The id of the mistake this finding is one instance of: findings of
+    /// one rule at one place with one advice (one per generated Application)
+    /// share it. See [`super::group`].
+    pub group: String,
 }

@@ -13,15 +13,19 @@ mod destinations;
 mod fields;
 mod finding;
 mod generators;
+pub mod group;
 mod images;
 mod names;
 mod resources;
+pub mod rules;
 mod sources;
 mod sync;
 mod templates;
 mod util;
 
 pub use finding::{Finding, Location, Severity};
+pub use group::{FindingGroup, group};
+pub use rules::{RULES, Rule, rule};
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -30,120 +34,6 @@ use serde_json::Value;
 
 use crate::appset::{Environment, Expansion};
 use crate::yaml::{Document, Pos};
-
-/// Every rule name with a one-line description, for `gitops-e2e lint --rules`
-/// and the docs.
-pub const RULES: &[(&str, &str)] = &[
-    (
-        "unquoted-template",
-        "a plain YAML scalar starting with `{{` is a flow mapping or a syntax error, not a string",
-    ),
-    (
-        "list-value-not-string",
-        "a list generator element has a non-string value; fasttemplate rejects it and nothing is generated",
-    ),
-    (
-        "foreign-template-syntax",
-        "mustache/handlebars sections, Jinja tags or `${VAR}` substitution that Argo CD does not evaluate",
-    ),
-    (
-        "unrendered-placeholder",
-        "a `{{…}}` (or `<no value>`) is left in a generated Application",
-    ),
-    (
-        "matrix-cross-product",
-        "a matrix of two independent lists generates every combination, e.g. dev × a production registry",
-    ),
-    (
-        "placeholder-server",
-        "a destination server or name that is a placeholder or matches no known cluster",
-    ),
-    (
-        "destination-server-and-name",
-        "a destination with both `server` and `name`, which Argo CD rejects",
-    ),
-    (
-        "prod-auto-prune",
-        "automated sync with `prune: true` on a production-like Application",
-    ),
-    (
-        "mutable-image-tag",
-        "an image with tag `latest` or no tag in Helm values, parameters or kustomize images",
-    ),
-    (
-        "mutable-target-revision",
-        "a branch (`HEAD`, `main`, …) or a version range as `targetRevision`",
-    ),
-    (
-        "chart-from-git-repo",
-        "`chart:` with a git repository URL; Argo CD expects a Helm chart repository there",
-    ),
-    (
-        "missing-pull-secret",
-        "an image from a private registry with no `imagePullSecrets` in the same values",
-    ),
-    (
-        "namespace-mismatch",
-        "values set a namespace other than the destination's, no destination namespace, or a system namespace",
-    ),
-    (
-        "unknown-field",
-        "a field the Application/ApplicationSet CRDs do not have; the API server drops it silently",
-    ),
-    (
-        "missing-resources",
-        "no resource requests/limits in the Helm values, limits without requests, or limit below request",
-    ),
-    (
-        "duplicate-application-name",
-        "two generated Applications with the same name fight over one object",
-    ),
-    (
-        "invalid-application-name",
-        "a generated Application name the API server refuses (not a DNS-1123 subdomain)",
-    ),
-    // The rules below come from the expansion (`Expansion::errors`), named
-    // by `crate::appset`; any error it reports becomes a finding even if its
-    // rule is missing here.
-    ("appset-invalid", "the ApplicationSet has no usable `spec`"),
-    (
-        "generator-unknown",
-        "a generator entry names no generator Argo CD knows",
-    ),
-    (
-        "generator-unsupported",
-        "a generator the offline plan cannot evaluate (e.g. SCM provider, pull request)",
-    ),
-    (
-        "generator-error",
-        "a generator fails in Argo CD; the whole ApplicationSet generates nothing",
-    ),
-    (
-        "git-repo-not-served",
-        "a git generator's repository is not served locally by the scenario",
-    ),
-    (
-        "template-render-error",
-        "the template fails to render for a parameter set; the whole ApplicationSet generates nothing",
-    ),
-    (
-        "matrix-children",
-        "a matrix generator needs exactly two child generators",
-    ),
-    (
-        "matrix-key-conflict",
-        "the two children of a matrix give one parameter different values",
-    ),
-    (
-        "merge-children",
-        "a merge generator needs at least two child generators",
-    ),
-    ("merge-keys", "a merge generator needs `mergeKeys`"),
-    (
-        "merge-non-unique-keys",
-        "a merge generator's merge keys do not identify parameter sets uniquely",
-    ),
-];
 
 /// What the rules look at for one ApplicationSet.
 pub struct AppSetContext<'a> {
@@ -305,12 +195,14 @@ impl<'a> Emitter<'a> {
 
     /// Reports a finding at an explicit position.
     pub fn emit_at(&mut self, f: Draft<'_>, pos: Option<Pos>) {
+        let location = Some(Location::new(self.file, pos));
         self.findings.push(Finding {
+            group: group::group_id(f.rule, f.severity, location.as_ref(), &f.advice),
             rule: f.rule.to_string(),
             severity: f.severity,
             message: f.message,
             application: f.application.map(str::to_string),
-            location: Some(Location::new(self.file, pos)),
+            location,
             advice: f.advice,
         });
     }

@@ -19,8 +19,9 @@ fn counts(f: &[super::Finding]) -> BTreeMap<&str, usize> {
 #[test]
 fn rule_names_are_unique_kebab_case() {
     let mut seen = BTreeSet::new();
-    for (name, desc) in RULES {
-        assert!(seen.insert(*name), "duplicate rule {name}");
+    for r in RULES {
+        let (name, desc) = (r.name, r.summary);
+        assert!(seen.insert(name), "duplicate rule {name}");
         assert!(
             name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
             "{name}"
@@ -33,7 +34,8 @@ fn rule_names_are_unique_kebab_case() {
 fn every_finding_is_a_known_rule_with_advice_and_place() {
     for (d, e) in [lesson_round1(), lesson_round3()] {
         for f in lint(&d, &e) {
-            assert!(RULES.iter().any(|(n, _)| *n == f.rule), "{}", f.rule);
+            let rule = super::rule(&f.rule).unwrap_or_else(|| panic!("{}", f.rule));
+            assert_eq!(rule.severity, f.severity, "{}", f.rule);
             assert!(!f.advice.is_empty() && !f.message.is_empty());
             assert!(f.location.as_ref().and_then(|l| l.pos).is_some(), "{f:?}");
         }
@@ -170,4 +172,29 @@ fn bare_application_with_mustache_sections() {
         counts(&f),
         [("foreign-template-syntax", 1)].into_iter().collect()
     );
+}
+
+#[test]
+fn lesson_round1_reads_as_one_entry_per_mistake() {
+    let (d, e) = lesson_round1();
+    let f = lint(&d, &e);
+    let groups = super::group(&f);
+    assert_eq!(
+        groups.iter().map(|g| g.members.len()).sum::<usize>(),
+        f.len()
+    );
+    // One template line, six Applications: one mistake.
+    let chart: Vec<_> = groups
+        .iter()
+        .filter(|g| g.rule() == "chart-from-git-repo")
+        .collect();
+    assert_eq!(chart.len(), 1);
+    assert_eq!(chart[0].applications().len(), 6);
+    // Three unquoted templates on three lines stay three mistakes.
+    let unquoted = groups
+        .iter()
+        .filter(|g| g.rule() == "unquoted-template")
+        .count();
+    assert_eq!(unquoted, 3);
+    assert!(groups.len() < f.len());
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{Outcome, Report, Status, SuiteReport};
-use crate::lint::Severity;
+use crate::lint::{self, Severity, group};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -34,24 +34,49 @@ pub fn render(report: &Report) -> String {
     }
 
     if !report.findings.is_empty() {
+        // One row per mistake; the JSON report has one per Application.
+        let groups = lint::group(&report.findings);
         let _ = writeln!(out, "### Findings\n");
-        let _ = writeln!(out, "| Severity | Rule | Application | Where | Message |");
+        if groups.len() != report.findings.len() {
+            let _ = writeln!(
+                out,
+                "{} mistakes, reported as {} findings (one per Application affected).\n",
+                groups.len(),
+                report.findings.len()
+            );
+        }
+        let _ = writeln!(out, "| Severity | Rule | Applications | Where | Message |");
         let _ = writeln!(out, "|---|---|---|---|---|");
-        for f in &report.findings {
-            let sev = match f.severity {
+        for g in &groups {
+            let sev = match g.severity() {
                 Severity::Error => "🔴 error",
                 Severity::Warning => "🟡 warning",
+            };
+            let variants = g.variants();
+            let message = match variants.as_slice() {
+                [one] => one.message.clone(),
+                several => several
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "[{}]: {}",
+                            group::applications_label(&v.applications, group::NAMES_SHOWN),
+                            v.message
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             };
             let _ = writeln!(
                 out,
                 "| {sev} | `{}` | {} | {} | {} |",
-                f.rule,
-                f.application.as_deref().map(cell).unwrap_or_default(),
-                f.location
-                    .as_ref()
-                    .map(|l| format!("`{l}`"))
-                    .unwrap_or_default(),
-                cell(&format!("{} — {}", f.message, f.advice)),
+                g.rule(),
+                cell(&group::applications_label(
+                    &g.applications(),
+                    group::NAMES_SHOWN
+                )),
+                g.location().map(|l| format!("`{l}`")).unwrap_or_default(),
+                cell(&format!("{message} — {}", g.advice())),
             );
         }
         out.push('\n');

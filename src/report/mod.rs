@@ -2,6 +2,7 @@
 //! only reads a `Report`; adding a format never touches the runner.
 
 mod collector;
+pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -9,6 +10,7 @@ pub mod merge;
 mod model;
 pub mod progress;
 pub mod read;
+pub mod sarif;
 mod suite;
 pub mod terminal;
 

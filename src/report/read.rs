@@ -154,6 +154,8 @@ struct FindingIn {
     #[serde(default)]
     location: Option<String>,
     advice: String,
+    #[serde(default)]
+    group: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -167,18 +169,28 @@ pub(super) fn findings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Finding>, 
     let findings = Vec::<FindingIn>::deserialize(d)?;
     Ok(findings
         .into_iter()
-        .map(|f| Finding {
-            rule: f.rule,
-            severity: match f.severity {
+        .map(|f| {
+            let severity = match f.severity {
                 SeverityIn::Warning => Severity::Warning,
                 SeverityIn::Error => Severity::Error,
-            },
-            message: f.message,
-            application: f.application,
+            };
             // The JSON holds `file:line` as text; kept as the whole file
             // part, it prints back exactly as it was written.
-            location: f.location.map(|file| Location { file, pos: None }),
-            advice: f.advice,
+            let location = f.location.map(|file| Location { file, pos: None });
+            // A report written before findings had groups: group by what
+            // it still holds.
+            let group = f.group.unwrap_or_else(|| {
+                crate::lint::group::group_id(&f.rule, severity, location.as_ref(), &f.advice)
+            });
+            Finding {
+                rule: f.rule,
+                severity,
+                message: f.message,
+                application: f.application,
+                location,
+                advice: f.advice,
+                group,
+            }
         })
         .collect())
 }

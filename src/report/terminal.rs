@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{Outcome, Report, Status, SuiteReport};
-use crate::lint::{Finding, Severity};
+use crate::lint::{self, Finding, Severity, group};
 
 /// The report as text; whatever came from input is made terminal-safe.
 pub fn render(report: &Report) -> String {
@@ -60,31 +60,88 @@ fn applications(out: &mut String, report: &Report) {
     }
 }
 
+/// One entry per mistake: findings of one rule at one place with one advice
+/// (one per generated Application) are shown once, with the Applications.
 fn findings(out: &mut String, findings: &[Finding]) {
-    let errors = findings
+    let groups = lint::group(findings);
+    let errors = groups
         .iter()
-        .filter(|f| f.severity == Severity::Error)
+        .filter(|g| g.severity() == Severity::Error)
         .count();
-    let warnings = findings.len() - errors;
-    let _ = writeln!(
-        out,
-        "\nFindings ({errors} {}, {warnings} {}):",
+    let warnings = groups.len() - errors;
+    let counts = format!(
+        "{errors} {}, {warnings} {}",
         plural(errors, "error"),
         plural(warnings, "warning")
     );
-    for f in findings {
-        let app = f
-            .application
-            .as_deref()
-            .map(|a| format!(" [{a}]"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {}[{}]{app}: {}", f.severity, f.rule, f.message);
-        if let Some(loc) = &f.location {
+    if groups.len() == findings.len() {
+        let _ = writeln!(out, "\nFindings ({counts}):");
+    } else {
+        let _ = writeln!(
+            out,
+            "\nFindings ({} {}: {counts}; {} {}, one per Application affected):",
+            groups.len(),
+            plural(groups.len(), "mistake"),
+            findings.len(),
+            plural(findings.len(), "finding"),
+        );
+    }
+    for g in &groups {
+        let apps = g.applications();
+        let label = match apps.len() {
+            0 => String::new(),
+            _ => format!(
+                " [{}]",
+                group::applications_label(&apps, group::NAMES_SHOWN)
+            ),
+        };
+        let variants = g.variants();
+        match variants.as_slice() {
+            [one] => {
+                let _ = writeln!(
+                    out,
+                    "  {}[{}]{label}: {}",
+                    g.severity(),
+                    g.rule(),
+                    one.message
+                );
+            }
+            several => {
+                let _ = writeln!(out, "  {}[{}]{label}:", g.severity(), g.rule());
+                for v in several.iter().take(VARIANTS_SHOWN) {
+                    let apps = match v.applications.len() {
+                        0 => String::new(),
+                        _ => format!(
+                            "[{}]: ",
+                            group::applications_label(&v.applications, group::NAMES_SHOWN)
+                        ),
+                    };
+                    let _ = writeln!(out, "    - {apps}{}", v.message);
+                }
+                if several.len() > VARIANTS_SHOWN {
+                    let _ = writeln!(
+                        out,
+                        "    - … {} more (the JSON report has each)",
+                        several.len() - VARIANTS_SHOWN
+                    );
+                }
+            }
+        }
+        if let Some(loc) = g.location() {
             let _ = writeln!(out, "    --> {loc}");
         }
-        let _ = writeln!(out, "    help: {}", f.advice);
+        let _ = writeln!(out, "    help: {}", g.advice());
+    }
+    if !groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (`gitops-e2e explain RULE` says why a rule matters, with examples)"
+        );
     }
 }
+
+/// How many distinct messages of one mistake are shown before "… N more".
+const VARIANTS_SHOWN: usize = 3;
 
 fn steps(out: &mut String, report: &Report) {
     for step in &report.steps {
@@ -159,8 +216,17 @@ pub fn verdict(report: &Report) -> String {
         None if report.passed() => "PASSED",
         None => "FAILED",
     };
+    let mistakes = lint::group(&report.findings)
+        .iter()
+        .filter(|g| g.severity() == Severity::Error)
+        .count();
+    let distinct = if mistakes == errors {
+        String::new()
+    } else {
+        format!(" ({mistakes} {})", plural(mistakes, "mistake"))
+    };
     let mut text = format!(
-        "{word}: {} of {} {} passed, {errors} error {}",
+        "{word}: {} of {} {} passed, {errors} error {}{distinct}",
         checks.len() - failed,
         checks.len(),
         plural(checks.len(), "check"),

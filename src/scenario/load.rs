@@ -403,7 +403,7 @@ fn check_cluster_servers(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), 
 fn check_expected_findings(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
     let known: Vec<String> = crate::lint::RULES
         .iter()
-        .map(|(name, _)| name.to_string())
+        .map(|r| r.name.to_string())
         .collect();
     for (i, rule) in s.spec.expect.findings.iter().enumerate() {
         if known.contains(rule) {
