@@ -87,6 +87,14 @@ pub const RULES: &[(&str, &str)] = &[
         "values set a namespace other than the destination's, no destination namespace, or a system namespace",
     ),
     (
+        "git-revision-ignored",
+        "a git generator sets `revision`, but the directory served for its repository is not a git checkout",
+    ),
+    (
+        "repo-uncommitted-changes",
+        "a git generator's served checkout has uncommitted or untracked files, which neither the plan nor Argo CD reads",
+    ),
+    (
         "unknown-field",
         "a field the Application/ApplicationSet CRDs do not have; the API server drops it silently",
     ),
@@ -121,6 +129,10 @@ pub const RULES: &[(&str, &str)] = &[
     (
         "git-repo-not-served",
         "a git generator's repository is not served locally by the scenario",
+    ),
+    (
+        "git-revision-not-found",
+        "a git generator's `revision` names no branch, tag or commit of the served checkout",
     ),
     (
         "template-render-error",
@@ -161,6 +173,7 @@ pub fn lint_appset(ctx: &AppSetContext<'_>) -> Vec<Finding> {
     templates::foreign_template_syntax(&mut out);
     templates::expansion_problems(&mut out, ctx.expansion);
     generators::matrix_cross_product(&mut out);
+    generators::git_generator_sources(&mut out, ctx.env);
     names::duplicate_application_name(&mut out, ctx.expansion);
     names::invalid_application_name(&mut out, ctx.expansion);
     fields::unknown_fields_appset(&mut out);
