@@ -210,14 +210,20 @@ pub fn git_generator_sources(out: &mut Emitter<'_>, env: &Environment) {
                 if changes.is_empty() {
                     continue;
                 }
-                let shown = if revision.is_empty() || revision.contains("{{") {
+                let shown = if revision.is_empty() {
                     "HEAD"
                 } else {
                     revision
                 };
-                let commit = match tree::resolve(&checkout, shown) {
-                    Ok(Some(sha)) => format!(" ({})", &sha[..sha.len().min(12)]),
-                    _ => String::new(),
+                // A templated revision is known only per parameter set; one
+                // that resolves to nothing is the expansion's error.
+                let commit = if revision.contains("{{") {
+                    String::new()
+                } else {
+                    let Ok(Some(sha)) = tree::resolve(&checkout, shown) else {
+                        continue;
+                    };
+                    format!(" ({})", &sha[..sha.len().min(12)])
                 };
                 out.emit(
                     Draft {
@@ -352,6 +358,11 @@ mod tests {
             w[0].message
         );
         assert!(!w[0].advice.is_empty());
+        let unknown = lint_env(&git_appset(json!("nope")), &Expansion::default(), &env);
+        assert!(
+            of_rule(&unknown, "repo-uncommitted-changes").is_empty(),
+            "{unknown:#?}"
+        );
     }
 
     #[test]
