@@ -28,11 +28,22 @@ pub fn read_text_limited(path: &Path, limit: u64) -> io::Result<String> {
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("it is larger than the {} MiB input limit", limit >> 20),
-        ));
+        return Err(too_large(limit));
     }
+    text_from_bytes(bytes)
+}
+
+/// The error of an input over `limit` bytes.
+pub fn too_large(limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is larger than the {} MiB input limit", limit >> 20),
+    )
+}
+
+/// `bytes` as UTF-8 text, or an error naming the line and offset where they
+/// are not: for input read from elsewhere than a file (a git object).
+pub fn text_from_bytes(bytes: Vec<u8>) -> io::Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let prefix = &e.as_bytes()[..at];

@@ -11,9 +11,11 @@
 //! - order: Argo CD lists cluster Secrets and merge results in Go map order
 //!   (random); here clusters keep the scenario's order and merge keeps the
 //!   base generator's order;
-//! - git: the served directory's working tree is read as it is (`revision`
-//!   is not checked out, untracked files count); the AppProject lookup the
-//!   git generator does is skipped;
+//! - git: a served directory in a git checkout is read at `revision`
+//!   (branches, tags, SHAs; not semantic-version constraints on tags), one
+//!   that is not is read as it is on disk whatever `revision` says
+//!   (`generators::tree`); the AppProject lookup the git generator does is
+//!   skipped;
 //! - Go templates run on the project's own text/template
 //!   (`template::gotext`), with Go's semantics and printing; each template
 //!   string has a step and output budget (`template::set_render_limits`)

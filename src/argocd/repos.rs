@@ -174,6 +174,14 @@ pub fn same_url(a: &str, b: &str) -> bool {
 /// `dest` must be missing or empty. Files `src`'s own `.gitignore` excludes
 /// are left out, as they would be from the remote repository. The commit is
 /// reproducible: same content, same SHA.
+///
+/// No history is served, even when `src` is in a git checkout: a git
+/// generator's `revision` empty, `HEAD`, `main` or `master` reads the working
+/// tree (edits included), and any other branch, tag or SHA does not resolve.
+/// The plan reads a checkout at `revision` instead
+/// (`appset::generators::tree`), so the two agree on a clean checkout at
+/// `HEAD`; lint's `repo-uncommitted-changes` and `git-revision-ignored` say
+/// when they cannot.
 pub async fn git_repository(src: &Path, dest: &Path) -> Result<String, RepoError> {
     check_source(src).await?;
     let dest = prepare_dest(dest).await?;

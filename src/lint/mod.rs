@@ -51,6 +51,7 @@ pub fn lint_appset(ctx: &AppSetContext<'_>) -> Vec<Finding> {
     templates::foreign_template_syntax(&mut out);
     templates::expansion_problems(&mut out, ctx.expansion);
     generators::matrix_cross_product(&mut out);
+    generators::git_generator_sources(&mut out, ctx.env);
     names::duplicate_application_name(&mut out, ctx.expansion);
     names::invalid_application_name(&mut out, ctx.expansion);
     fields::unknown_fields_appset(&mut out);

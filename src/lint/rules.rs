@@ -401,6 +401,47 @@ spec:
         fix: "Add the repository to the scenario's `repos` with the local directory that serves it.",
     },
     Rule {
+        name: "git-revision-not-found",
+        severity: Severity::Error,
+        summary: "a git generator's `revision` names no branch, tag or commit of the served checkout",
+        rationale: "Argo CD's repo-server resolves `revision` to a commit before it reads any file; a revision that resolves to nothing fails the ApplicationSet, which then generates nothing.",
+        wrong: r#"generators:
+  - git:
+      repoURL: https://github.com/org/deploy
+      revision: releses/v2        # misspelled branch
+      directories: [{path: apps/*}]"#,
+        right: r#"generators:
+  - git:
+      repoURL: https://github.com/org/deploy
+      revision: release/v2
+      directories: [{path: apps/*}]"#,
+        fix: "Name a branch, a tag, `HEAD` or a commit SHA that exists in the repository (git-only forms such as `main~1` are not resolved by Argo CD).",
+    },
+    Rule {
+        name: "git-revision-ignored",
+        severity: Severity::Warning,
+        summary: "a git generator sets `revision`, but the directory served for its repository is not a git checkout",
+        rationale: "The plan can only read a revision from a git checkout; a plain directory is read as it is, so the result may differ from what Argo CD reads at that revision.",
+        wrong: r#"# scenario: repos: [{url: https://github.com/org/deploy, path: ../deploy-copy}]
+generators:
+  - git: {repoURL: https://github.com/org/deploy, revision: v2, files: [{path: "*.json"}]}"#,
+        right: r#"# scenario: repos: [{url: https://github.com/org/deploy, path: ../deploy}]  # a git checkout
+generators:
+  - git: {repoURL: https://github.com/org/deploy, revision: v2, files: [{path: "*.json"}]}"#,
+        fix: "Serve a git checkout of the repository in the scenario's `repos`, or leave `revision` at `HEAD`.",
+    },
+    Rule {
+        name: "repo-uncommitted-changes",
+        severity: Severity::Warning,
+        summary: "a git generator's served checkout has uncommitted or untracked files, which neither the plan nor Argo CD reads",
+        rationale: "Argo CD reads the repository at a commit; edits that are not committed (and pushed) are not part of what it generates, so a plan that looked at them would promise something Argo CD does not do.",
+        wrong: r#"$ git status --porcelain
+?? apps/new-service/config.json   # the plan at HEAD does not see it"#,
+        right: r#"$ git add apps/new-service && git commit -m "new service"
+$ git status --porcelain           # clean"#,
+        fix: "Commit the changes the ApplicationSet should see (and push them before Argo CD reads the repository), or discard them.",
+    },
+    Rule {
         name: "template-render-error",
         severity: Severity::Error,
         summary: "the template fails to render for a parameter set; the whole ApplicationSet generates nothing",

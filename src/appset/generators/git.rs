@@ -7,22 +7,20 @@
 //! the include patterns minus the exclude patterns, matched like
 //! `git ls-files -- <pattern>` (Argo CD's default: `*` also crosses `/`, a
 //! pattern without wildcards names a file or a directory prefix), sorted.
-//! The working tree is read as it is: `revision` is not checked out, and
-//! untracked files count.
-
-use std::fs;
-use std::path::{Path, PathBuf};
+//!
+//! What is listed and read is [`Tree`]: when the served directory is in a
+//! git checkout, the commit `revision` names (empty is `HEAD`), as Argo CD's
+//! repo-server reads it; uncommitted edits and untracked files do not count,
+//! and a revision that names no branch, tag or commit is
+//! `git-revision-not-found`. Elsewhere the directory as it is on disk.
 
 use serde_json::{Map, Value};
 
+use super::tree::{OpenError, Tree};
 use super::{Ctx, Failure, Params, append_templated_values};
 use crate::appset::template::sanitize_name;
 use crate::appset::{Environment, RepoMount};
 use crate::yaml::pointer_push;
-
-/// Limits on what a walk of a served repository reads.
-const MAX_ENTRIES: usize = 100_000;
-const MAX_DEPTH: usize = 64;
 
 pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params>, Failure> {
     let url = spec
@@ -65,10 +63,42 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
     let files = items("files");
     let wrap = "error generating params from git";
     let walk_err = |e: String| Failure::new("generator-error", pointer, e).wrap(wrap);
+    let revision = spec
+        .get("revision")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // Argo CD's repo-server resolves the revision before it lists anything.
+    let open = |retrieving: &str, getting: Option<&str>| {
+        Tree::open(&mount.path, revision).map_err(|e| {
+            let failure = match e {
+                OpenError::RevisionNotFound { revision, top } => Failure::new(
+                    "git-revision-not-found",
+                    &pointer_push(pointer, "revision"),
+                    format!(
+                        "unable to resolve '{revision}' to a commit SHA: no branch, tag or \
+                         commit `{revision}` in the git checkout `{}`, which serves \
+                         repository `{url}`",
+                        top.display()
+                    ),
+                ),
+                OpenError::Other(message) => Failure::new("generator-error", pointer, message),
+            };
+            let failure = failure.wrap(retrieving);
+            match getting {
+                Some(getting) => failure.wrap(getting),
+                None => failure,
+            }
+            .wrap(wrap)
+        })
+    };
 
     let mut out = Vec::new();
     if !directories.is_empty() {
-        let (dirs, _) = walk(&mount.path).map_err(walk_err)?;
+        let tree = open(
+            "error retrieving Git Directories",
+            Some("error getting directories from repo"),
+        )?;
+        let (dirs, _) = tree.walk().map_err(walk_err)?;
         for dir in dirs {
             let mut include = false;
             let mut exclude = false;
@@ -95,7 +125,8 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
             }
         }
     } else if !files.is_empty() {
-        let (_, all_files) = walk(&mount.path).map_err(walk_err)?;
+        let tree = open("error retrieving Git files", None)?;
+        let (_, all_files) = tree.walk().map_err(walk_err)?;
         let mut selected: Vec<&String> = all_files
             .iter()
             .filter(|f| files.iter().any(|(p, ex)| !ex && pathspec_match(p, f)))
@@ -103,7 +134,7 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
             .collect();
         selected.sort();
         for file in selected {
-            let objects = read_objects(&mount.path.join(file)).map_err(|e| {
+            let objects = read_objects(&tree, file).map_err(|e| {
                 Failure::new(
                     "generator-error",
                     &pointer_push(pointer, "files"),
@@ -145,62 +176,9 @@ pub fn find_repo<'a>(env: &'a Environment, url: &str) -> Option<&'a RepoMount> {
         .or_else(|| env.repos.iter().find(|r| norm(&r.url) == norm(url)))
 }
 
-/// Every directory (hidden ones and their contents skipped) and every file
-/// (only `.git` skipped) below `root`, as `/`-separated relative paths, in
-/// `filepath.WalkDir` order. Symbolic links are not followed.
-fn walk(root: &Path) -> Result<(Vec<String>, Vec<String>), String> {
-    let mut dirs = Vec::new();
-    let mut files = Vec::new();
-    // (absolute path, relative path, depth, inside a hidden directory)
-    let mut stack: Vec<(PathBuf, String, usize, bool)> =
-        vec![(root.to_path_buf(), String::new(), 0, false)];
-    let mut seen = 0usize;
-    while let Some((abs, rel, depth, hidden)) = stack.pop() {
-        let mut entries: Vec<(String, bool)> = Vec::new();
-        let read = fs::read_dir(&abs)
-            .map_err(|e| format!("error walking the file tree: {}: {e}", abs.display()))?;
-        for entry in read {
-            let entry = entry.map_err(|e| format!("error walking the file tree: {e}"))?;
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            entries.push((entry.file_name().to_string_lossy().into_owned(), is_dir));
-            seen += 1;
-            if seen > MAX_ENTRIES {
-                return Err(format!("repository has more than {MAX_ENTRIES} entries"));
-            }
-        }
-        entries.sort();
-        let mut subdirs = Vec::new();
-        for (name, is_dir) in entries {
-            let child_rel = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            if is_dir {
-                if name == ".git" || depth + 1 > MAX_DEPTH {
-                    continue;
-                }
-                let child_hidden = hidden || name.starts_with('.');
-                subdirs.push((abs.join(&name), child_rel, depth + 1, child_hidden));
-            } else {
-                files.push(child_rel);
-            }
-        }
-        // Visit directories in order: push in reverse; record pre-order.
-        for d in subdirs.into_iter().rev() {
-            stack.push(d);
-        }
-        if !rel.is_empty() && !hidden {
-            dirs.push(rel);
-        }
-    }
-    // The stack visits in pre-order already; directory names sort lexically per level.
-    Ok((dirs, files))
-}
-
 /// The mappings a files-generator file holds: one mapping, or a list of them.
-fn read_objects(path: &Path) -> Result<Vec<Map<String, Value>>, String> {
-    let text = crate::input::read_text(path).map_err(|e| e.to_string())?;
+fn read_objects(tree: &Tree, file: &str) -> Result<Vec<Map<String, Value>>, String> {
+    let text = tree.read(file)?;
     let docs = crate::yaml::parse(&text).map_err(|e| e.to_string())?;
     objects_from_value(
         docs.into_iter()
@@ -476,6 +454,7 @@ mod tests {
     use super::*;
     use crate::appset::template::Options;
     use serde_json::json;
+    use std::fs;
 
     fn repo() -> (tempfile::TempDir, Environment) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -623,6 +602,95 @@ mod tests {
         assert_eq!(ps.len(), 1);
         assert_eq!(ps[0]["env"], "dev");
         assert_eq!(ps[0]["image.tag"], "1.2");
+    }
+
+    /// A checkout with a second commit over the first (`v1`), and edits
+    /// left in the working tree: a modified and an untracked config.
+    fn checkout() -> (super::super::tree::testrepo::TestRepo, Environment) {
+        let repo = super::super::tree::testrepo::TestRepo::new();
+        repo.write("apps/api/config.json", r#"{"env": "v1"}"#);
+        repo.commit("first");
+        repo.git(&["tag", "v1"]);
+        repo.write("apps/api/config.json", r#"{"env": "v2"}"#);
+        repo.write("apps/web/config.json", r#"{"env": "v2"}"#);
+        repo.commit("second");
+        repo.write("apps/api/config.json", r#"{"env": "dirty"}"#);
+        repo.write("apps/new/config.json", r#"{"env": "dirty"}"#);
+        let env = Environment {
+            clusters: vec![],
+            repos: vec![RepoMount {
+                url: "https://github.com/org/repo.git".into(),
+                path: repo.path(),
+            }],
+        };
+        (repo, env)
+    }
+
+    fn paths(ps: &[Params]) -> Vec<&str> {
+        ps.iter().filter_map(|p| p["path"].as_str()).collect()
+    }
+
+    fn envs(ps: &[Params]) -> Vec<&str> {
+        ps.iter().filter_map(|p| p["env"].as_str()).collect()
+    }
+
+    #[test]
+    fn git_generators_in_a_checkout_read_the_commit_not_the_working_tree() {
+        let (_repo, env) = checkout();
+        for revision in [json!(null), json!(""), json!("HEAD"), json!("main")] {
+            let dirs = run(&env, json!({"repoURL": "https://github.com/org/repo", "revision": revision, "directories": [{"path": "apps/*"}]}), false).unwrap();
+            assert_eq!(paths(&dirs), ["apps/api", "apps/web"], "{revision}");
+            let files = run(&env, json!({"repoURL": "https://github.com/org/repo", "revision": revision, "files": [{"path": "apps/*/config.json"}]}), false).unwrap();
+            assert_eq!(envs(&files), ["v2", "v2"], "{revision}");
+        }
+    }
+
+    #[test]
+    fn git_generators_at_an_older_revision_read_the_older_tree() {
+        let (repo, env) = checkout();
+        let first = repo.git(&["rev-parse", "v1^{commit}"]).trim().to_string();
+        for revision in ["v1", first.as_str(), &first[..7]] {
+            let dirs = run(&env, json!({"repoURL": "https://github.com/org/repo", "revision": revision, "directories": [{"path": "apps/*"}]}), true).unwrap();
+            assert_eq!(dirs.len(), 1, "{revision}");
+            assert_eq!(dirs[0]["path"]["path"], "apps/api");
+            let files = run(&env, json!({"repoURL": "https://github.com/org/repo", "revision": revision, "files": [{"path": "apps/*/config.json"}]}), false).unwrap();
+            assert_eq!(envs(&files), ["v1"], "{revision}");
+        }
+    }
+
+    #[test]
+    fn git_revision_that_does_not_resolve_is_a_clear_error() {
+        let (_repo, env) = checkout();
+        for (key, wrapped) in [
+            (
+                "directories",
+                "error generating params from git: error getting directories from repo: \
+                 error retrieving Git Directories: unable to resolve 'v9' to a commit SHA",
+            ),
+            (
+                "files",
+                "error generating params from git: error retrieving Git files: \
+                 unable to resolve 'v9' to a commit SHA",
+            ),
+        ] {
+            let e = run(&env, json!({"repoURL": "https://github.com/org/repo", "revision": "v9", key: [{"path": "*"}]}), false).unwrap_err();
+            assert_eq!(e.rule, "git-revision-not-found");
+            assert_eq!(e.pointer, "/spec/generators/0/git/revision");
+            assert!(e.message.starts_with(wrapped), "{}", e.message);
+            assert!(
+                e.message
+                    .contains("repository `https://github.com/org/repo`"),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn git_generators_outside_a_checkout_read_the_disk_whatever_the_revision() {
+        let (_d, env) = repo();
+        let ps = run(&env, json!({"repoURL": "https://github.com/org/repo", "revision": "v1", "directories": [{"path": "apps/*"}]}), false).unwrap();
+        assert_eq!(paths(&ps), ["apps/api", "apps/web"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod list;
 pub mod matrix;
 pub mod merge;
 pub mod selector;
+pub mod tree;
 
 use std::collections::BTreeMap;
 
