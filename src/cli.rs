@@ -40,6 +40,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a first scenario for an existing ApplicationSet: one cluster per
+    /// destination, the repositories to fill in, and the Applications the
+    /// plan generates as expectations.
+    ///
+    /// Without -o the scenario goes to standard output; an existing -o file is
+    /// never overwritten.
+    Init(InitArgs),
     /// Expand an ApplicationSet offline, lint it, and check a scenario's expectations.
     ///
     /// FILE is a scenario (kind: Scenario) or a bare ApplicationSet manifest.
@@ -71,6 +78,16 @@ pub enum Command {
     /// kept with --keep. Only the harness's own run directories and the
     /// processes it marked are touched; runs still going are left alone.
     Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The ApplicationSet manifest.
+    #[arg(value_name = "APPSET")]
+    pub appset: PathBuf,
+    /// Write the scenario to this file (it must not exist yet).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,14 @@ pub enum Event {
         skipped: Option<String>,
         duration: Duration,
     },
+    /// Step `sync` stopped waiting for one Application: it became Synced and
+    /// Healthy (`synced`), or failed, or the wait timed out. Sent right after
+    /// the wait's `PhaseFinished`, for the report's sync timeline.
+    Awaited {
+        application: String,
+        duration: Duration,
+        synced: bool,
+    },
     /// Something worth a line that is not a check.
     Note(String),
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod error;
 pub mod events;
 pub mod forward;
+pub mod init;
 pub mod input;
 pub mod lint;
 pub mod live;

@@ -55,6 +55,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             std::mem::forget(plan);
             code
         }
+        Command::Init(args) => init(&args.appset, args.output.as_deref()),
         Command::Lint(args) if args.rules => {
             for r in lint::RULES {
                 println!("{:28} {}", r.name, r.summary);
@@ -282,6 +283,48 @@ fn kind_readiness() -> String {
 }
 
 /// One rule's explanation, or the list of rules.
+/// Writes the scenario `init` made: to a new file only, never over one.
+fn init(appset: &Path, output: Option<&Path>) -> Result<u8, Error> {
+    let Some(path) = output else {
+        print!(
+            "{}",
+            gitops_e2e::init::scenario_for(appset, Path::new("."))?
+        );
+        return Ok(exit::PASSED);
+    };
+    if path.exists() {
+        return Err(Error::Input {
+            message: format!(
+                "`{}` already exists; init does not overwrite it",
+                path.display()
+            ),
+            help: Some("give another -o path, or remove the file first".into()),
+        });
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let text = gitops_e2e::init::scenario_for(appset, dir)?;
+    use std::io::Write as _;
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    written.map_err(|source| Error::File {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    eprintln!(
+        "wrote {}; check it, then: gitops-e2e plan {}",
+        path.display(),
+        path.display()
+    );
+    Ok(exit::PASSED)
+}
+
 fn explain(name: Option<&str>) -> Result<u8, Error> {
     let Some(name) = name else {
         print!("{}", lint::rules::list());

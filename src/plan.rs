@@ -104,6 +104,7 @@ pub fn plan_file(file: &Path) -> Result<Plan, Error> {
             checks,
             skipped: None,
             duration: started.elapsed(),
+            start: None,
         }],
         ..Report::default()
     };
@@ -171,6 +172,7 @@ pub fn lint_files(files: &[PathBuf]) -> Result<Report, Error> {
             checks: Vec::new(),
             skipped: None,
             duration: started.elapsed(),
+            start: None,
         }],
         ..Report::default()
     })

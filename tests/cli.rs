@@ -469,3 +469,72 @@ fn a_stopped_run_writes_its_reports() {
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("STOPPED") || md.contains("stopped"), "{md}");
 }
+
+#[test]
+fn init_writes_a_scenario_that_plans_right_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    let out = cmd()
+        .args(["init", "scenarios/lesson/appsets/03-constraints.yaml", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("- name: in-cluster"), "{text}");
+    assert!(
+        text.contains("#    - url: https://your-org.github.io/helm-charts"),
+        "{text}"
+    );
+
+    let (code, report) = plan_json(file.to_str().unwrap());
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        names(&report),
+        [
+            "fastapi-agent-dev",
+            "fastapi-agent-staging",
+            "fastapi-agent-prod"
+        ]
+    );
+    let checks = report["steps"][0]["checks"].as_array().unwrap();
+    // The Application set, then a cluster and a namespace per Application.
+    assert_eq!(checks.len(), 1 + 3 * 2, "{checks:#?}");
+
+    // Without -o the same scenario goes to standard output, with paths
+    // relative to the current directory.
+    let out = cmd()
+        .args(["init", "scenarios/lesson/appsets/03-constraints.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("applicationSet: scenarios/lesson/appsets/03-constraints.yaml"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn init_never_overwrites_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, "mine\n").unwrap();
+    let out = cmd()
+        .args(["init", "scenarios/lesson/appsets/03-constraints.yaml", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("already exists; init does not overwrite it"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine\n");
+}

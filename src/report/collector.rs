@@ -1,16 +1,28 @@
 //! Builds a run's report from its events: the same stream the progress
 //! display shows, so the report and the terminal cannot disagree.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::{Phase, Report, StepResult, Stopped};
+use super::{ApplicationSync, Phase, Report, StepResult, Stopped};
 use crate::check::{Check, StepKind};
 use crate::events::{Event, Sink};
 
-#[derive(Default)]
+/// Times in the report count from the collector's creation, which is the
+/// start of the run.
 pub struct Collector {
+    origin: Instant,
     state: Mutex<State>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Collector {
+            origin: Instant::now(),
+            state: Mutex::default(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -19,9 +31,12 @@ struct State {
     pending: Vec<(StepKind, Check)>,
     steps: Vec<StepResult>,
     phases: Vec<Phase>,
+    syncs: Vec<ApplicationSync>,
     /// Phase names in the order they started: phases that overlap (the
     /// other clusters and Argo CD) are reported in that order.
     started: Vec<String>,
+    /// When each phase (steps' too) last started, from the origin.
+    started_at: HashMap<String, Duration>,
 }
 
 /// Phases that are part of a step: their times are the steps' own.
@@ -31,15 +46,28 @@ fn is_step_phase(name: &str) -> bool {
 
 impl Sink for Collector {
     fn emit(&self, event: Event) {
+        let now = self.origin.elapsed();
         let Ok(mut state) = self.state.lock() else {
             return;
         };
         match event {
-            Event::PhaseStarted { name } if !is_step_phase(&name) => {
-                state.started.push(name);
+            Event::PhaseStarted { name } => {
+                state.started_at.insert(name.clone(), now);
+                if !is_step_phase(&name) {
+                    state.started.push(name);
+                }
             }
             Event::PhaseFinished { name, duration } if !is_step_phase(&name) => {
-                state.phases.push(Phase { name, duration });
+                let start = state
+                    .started_at
+                    .get(&name)
+                    .copied()
+                    .unwrap_or_else(|| now.saturating_sub(duration));
+                state.phases.push(Phase {
+                    name,
+                    duration,
+                    start: Some(start),
+                });
                 let State {
                     phases, started, ..
                 } = &mut *state;
@@ -47,6 +75,16 @@ impl Sink for Collector {
                 phases.sort_by_key(|p| order(p).unwrap_or(usize::MAX));
             }
             Event::Check { step, check } => state.pending.push((step, check)),
+            Event::Awaited {
+                application,
+                duration,
+                synced,
+            } => state.syncs.push(ApplicationSync {
+                application,
+                start: now.saturating_sub(duration),
+                duration,
+                synced,
+            }),
             Event::StepFinished {
                 step,
                 skipped,
@@ -56,11 +94,20 @@ impl Sink for Collector {
                     .into_iter()
                     .partition(|(s, _)| *s == step);
                 state.pending = others;
+                // A skipped step never started: it has no place in time.
+                let start = match skipped {
+                    None => state
+                        .started_at
+                        .get(&format!("step {}", step.title()))
+                        .copied(),
+                    Some(_) => None,
+                };
                 state.steps.push(StepResult {
                     step,
                     checks: mine.into_iter().map(|(_, c)| c).collect(),
                     skipped,
                     duration,
+                    start,
                 });
             }
             _ => {}
@@ -84,7 +131,7 @@ impl Collector {
             .lock()
             .map(|s| s.clone_parts())
             .unwrap_or_default();
-        let (mut steps, mut phases) = state;
+        let (mut steps, mut phases, syncs) = state;
         if let Some(stopped) = &stopped {
             for step in StepKind::LIVE {
                 if !steps.iter().any(|s| s.step == step) {
@@ -93,6 +140,7 @@ impl Collector {
                         checks: Vec::new(),
                         skipped: Some(format!("not reached: {}", stopped.reason)),
                         duration: Duration::ZERO,
+                        start: None,
                     });
                 }
             }
@@ -100,20 +148,22 @@ impl Collector {
         phases.push(Phase {
             name: "total".into(),
             duration: total,
+            start: Some(Duration::ZERO),
         });
         let mut report = base;
         report.command = "run".into();
         report.provider = provider.map(str::to_string);
         report.steps.extend(steps);
         report.phases = phases;
+        report.syncs = syncs;
         report.stopped = stopped;
         report
     }
 }
 
 impl State {
-    fn clone_parts(&self) -> (Vec<StepResult>, Vec<Phase>) {
-        (self.steps.clone(), self.phases.clone())
+    fn clone_parts(&self) -> (Vec<StepResult>, Vec<Phase>, Vec<ApplicationSync>) {
+        (self.steps.clone(), self.phases.clone(), self.syncs.clone())
     }
 }
 
@@ -158,6 +208,60 @@ mod tests {
         let names: Vec<&str> = r.phases.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["clusters up", "total"]);
         assert!(r.passed());
+    }
+
+    #[test]
+    fn phases_steps_and_syncs_are_placed_in_time_from_the_start_of_the_run() {
+        let c = Collector::default();
+        c.emit(Event::PhaseStarted {
+            name: "clusters up".into(),
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        c.emit(Event::PhaseFinished {
+            name: "clusters up".into(),
+            duration: Duration::from_millis(20),
+        });
+        c.emit(Event::PhaseStarted {
+            name: "step sync".into(),
+        });
+        c.emit(Event::Awaited {
+            application: "demo-dev".into(),
+            duration: Duration::ZERO,
+            synced: true,
+        });
+        c.emit(Event::StepFinished {
+            step: StepKind::Sync,
+            skipped: None,
+            duration: Duration::ZERO,
+        });
+        c.emit(Event::StepFinished {
+            step: StepKind::Assert,
+            skipped: Some("no Application".into()),
+            duration: Duration::ZERO,
+        });
+        let r = c.report(Report::default(), None, Duration::from_secs(1), None);
+        let clusters = r.phases[0].start.expect("a start");
+        let sync = r.steps[0].start.expect("a start");
+        assert!(sync >= clusters + Duration::from_millis(20), "{r:?}");
+        assert_eq!(r.steps[1].start, None, "a skipped step has no start");
+        assert_eq!(r.phases.last().unwrap().start, Some(Duration::ZERO));
+        assert_eq!(r.syncs.len(), 1);
+        assert_eq!(r.syncs[0].application, "demo-dev");
+        assert!(r.syncs[0].synced && r.syncs[0].start >= sync, "{r:?}");
+        // Written and read back, the times survive; a report without them
+        // (written before runs recorded them) still reads.
+        let json = super::super::json::render(&r);
+        assert!(json.contains("\"start_ms\""), "{json}");
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.syncs.len(), 1);
+        assert_eq!(
+            back.phases[0].start.map(|d| d.as_millis()),
+            Some(clusters.as_millis())
+        );
+        let old = r#"{"command":"run","name":"a","file":"a.yaml","steps":[{"step":"sync","checks":[],"duration_ms":1}],"phases":[{"name":"total","duration_ms":5}]}"#;
+        let old: Report = serde_json::from_str(old).unwrap();
+        assert_eq!((old.steps[0].start, old.phases[0].start), (None, None));
+        assert!(old.syncs.is_empty());
     }
 
     #[test]

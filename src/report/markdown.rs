@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Outcome, Report, Status, SuiteReport};
+use super::{Outcome, Report, Status, StepKind, SuiteReport};
 use crate::lint::{self, Severity, group};
 
 pub fn render(report: &Report) -> String {
@@ -24,7 +24,7 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} |",
-                cell(&a.name),
+                code(&a.name),
                 cell(&a.project),
                 cell(&a.server),
                 cell(&a.namespace)
@@ -122,6 +122,12 @@ pub fn render(report: &Report) -> String {
         }
     }
 
+    environments(&mut out, report);
+    if let Some(chart) = super::gantt::render(report) {
+        let _ = writeln!(out, "### Timeline\n");
+        let _ = writeln!(out, "```mermaid\n{}```\n", chart);
+    }
+
     if !report.phases.is_empty() {
         let _ = writeln!(out, "### Timings\n");
         let _ = writeln!(out, "| Phase | Seconds |");
@@ -135,6 +141,84 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "Diagnostics: `{dir}`");
     }
     out
+}
+
+/// What the assert step checked in each environment: one row per scenario
+/// cluster the Applications go to (an Application whose server maps to no
+/// cluster is listed under its server). Only a live run has one.
+fn environments(out: &mut String, report: &Report) {
+    if !report.steps.iter().any(|s| s.step != StepKind::Plan) || report.applications.is_empty() {
+        return;
+    }
+    let assert = report.steps.iter().find(|s| s.step == StepKind::Assert);
+    // Environments in the order their first Application is listed.
+    let mut rows: Vec<(String, Vec<&str>)> = Vec::new();
+    for a in &report.applications {
+        let env = a.cluster.clone().unwrap_or_else(|| a.server.clone());
+        match rows.iter_mut().find(|(e, _)| *e == env) {
+            Some((_, apps)) => apps.push(&a.name),
+            None => rows.push((env, vec![&a.name])),
+        }
+    }
+    let _ = writeln!(out, "### Environments\n");
+    if let Some(reason) = assert.and_then(|s| s.skipped.as_deref()) {
+        let _ = writeln!(out, "Step `assert` was skipped: {}\n", cell(reason));
+    }
+    let _ = writeln!(
+        out,
+        "| Environment | Applications | Passed | Failed | Skipped | Failed checks |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---|");
+    let checks = assert.map(|s| s.checks.as_slice()).unwrap_or_default();
+    for (env, apps) in &rows {
+        let mine: Vec<_> = checks
+            .iter()
+            .filter(|c| c.application.as_deref().is_some_and(|a| apps.contains(&a)))
+            .collect();
+        let count = |f: fn(&Outcome) -> bool| mine.iter().filter(|c| f(&c.outcome)).count();
+        let failed: Vec<String> = mine
+            .iter()
+            .filter(|c| c.outcome.is_failed())
+            .map(|c| {
+                let app = c.application.as_deref().unwrap_or_default();
+                format!("`{}`: {}", app.replace('`', "'"), c.name)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            code(env),
+            apps.iter()
+                .map(|a| format!("`{}`", code(a)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            count(|o| matches!(o, Outcome::Passed)),
+            count(Outcome::is_failed),
+            count(|o| matches!(o, Outcome::Skipped { .. })),
+            cell(&failed.join("\n")),
+        );
+    }
+    // Checks about no Application of the plan (none today) still count.
+    let others = checks
+        .iter()
+        .filter(|c| {
+            !c.application
+                .as_deref()
+                .is_some_and(|a| rows.iter().any(|(_, apps)| apps.contains(&a)))
+        })
+        .count();
+    if others > 0 {
+        let _ = writeln!(
+            out,
+            "\n{others} assert checks are about no Application of the plan; see the step above."
+        );
+    }
+    out.push('\n');
+}
+
+/// Text for a code span inside a table cell: a backtick would end the span.
+fn code(text: &str) -> String {
+    cell(&text.replace('`', "'"))
 }
 
 /// Escapes text for a table cell: pipes and newlines would break the row.
@@ -203,4 +287,164 @@ fn html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::check::Check;
+    use crate::report::{ApplicationSummary, ApplicationSync, Phase, StepResult};
+
+    /// An Application name no template should produce, written to break the
+    /// chart (a new statement, a task of its own, a comment) and the tables.
+    const HOSTILE: &str = "web\nsection pwned :x, 0, 1ms; #35; %% `|";
+
+    fn app(name: &str, cluster: &str) -> ApplicationSummary {
+        ApplicationSummary {
+            name: name.into(),
+            project: "default".into(),
+            server: format!("https://{cluster}.example"),
+            namespace: "demo".into(),
+            cluster: Some(cluster.into()),
+            spec: json!({}),
+        }
+    }
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    fn step(step: StepKind, start: u64, duration: u64, checks: Vec<Check>) -> StepResult {
+        StepResult {
+            step,
+            checks,
+            skipped: None,
+            duration: ms(duration),
+            start: Some(ms(start)),
+        }
+    }
+
+    fn phase(name: &str, start: u64, duration: u64) -> Phase {
+        Phase {
+            name: name.into(),
+            duration: ms(duration),
+            start: Some(ms(start)),
+        }
+    }
+
+    fn run_report() -> Report {
+        let assert_checks = vec![
+            Check::passed("replicas = 1").for_app("demo-dev"),
+            Check::passed("namespace demo exists").for_app("demo-dev"),
+            Check::failed("replicas = 5", "readyReplicas 3").for_app("demo-prod"),
+            Check::new(
+                Some("demo-prod"),
+                "imagePullSecrets [ecr-prod]",
+                Outcome::skipped("no Deployment"),
+            ),
+            Check::failed("replicas = 1", "no Deployment `web`").for_app(HOSTILE),
+        ];
+        Report {
+            command: "run".into(),
+            name: "demo".into(),
+            file: "scenarios/demo.yaml".into(),
+            provider: Some("kwok".into()),
+            applications: vec![
+                app("demo-dev", "dev"),
+                app("demo-prod", "prod"),
+                app(HOSTILE, "prod"),
+            ],
+            steps: vec![
+                step(
+                    StepKind::Plan,
+                    0,
+                    0,
+                    vec![Check::passed("expected Applications")],
+                ),
+                step(StepKind::DryRun, 4200, 800, vec![]),
+                step(StepKind::Diff, 5000, 300, vec![]),
+                step(StepKind::Count, 5300, 100, vec![]),
+                step(StepKind::Sync, 5400, 6100, vec![]),
+                step(StepKind::Assert, 11500, 900, assert_checks),
+            ],
+            phases: vec![
+                phase("clusters up", 0, 2500),
+                phase("Argo CD ready", 1200, 3000),
+                phase("teardown", 12400, 600),
+                phase("total", 0, 13000),
+            ],
+            syncs: vec![
+                ApplicationSync {
+                    application: "demo-dev".into(),
+                    start: ms(5400),
+                    duration: ms(2100),
+                    synced: true,
+                },
+                ApplicationSync {
+                    application: HOSTILE.into(),
+                    start: ms(5400),
+                    duration: ms(6100),
+                    synced: false,
+                },
+            ],
+            ..Report::default()
+        }
+    }
+
+    /// The fenced chart of `markdown`, its lines.
+    fn gantt_lines(markdown: &str) -> Vec<String> {
+        let start = markdown.find("```mermaid\n").expect("a mermaid block") + "```mermaid\n".len();
+        let end = start + markdown[start..].find("```").expect("the block ends");
+        markdown[start..end].lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_run_shows_its_timeline_and_what_each_environment_asserted() {
+        insta::assert_snapshot!(render(&run_report()));
+    }
+
+    #[test]
+    fn the_timeline_is_a_well_formed_gantt_chart_whatever_the_names() {
+        let lines = gantt_lines(&render(&run_report()));
+        assert_eq!(lines[0], "gantt");
+        assert!(lines.contains(&"    dateFormat x".to_string()), "{lines:?}");
+        let task =
+            regex::Regex::new(r"^    [A-Za-z_][\w .()/-]* :(crit, )?[pa]\d+, \d+, [1-9]\d*ms$")
+                .unwrap();
+        let statement = regex::Regex::new(r"^    (title|dateFormat|axisFormat|section) ").unwrap();
+        let mut tasks = 0;
+        for line in &lines[1..] {
+            if task.is_match(line) {
+                tasks += 1;
+            } else {
+                assert!(
+                    statement.is_match(line),
+                    "not a task nor a statement: {line:?}"
+                );
+            }
+        }
+        // Three phases and five steps, two Applications synced.
+        assert_eq!(tasks, 3 + 5 + 2, "{lines:#?}");
+        let sections: Vec<_> = lines
+            .iter()
+            .filter(|l| l.starts_with("    section "))
+            .collect();
+        assert_eq!(sections.len(), 2, "{sections:?}");
+    }
+
+    #[test]
+    fn a_plan_has_neither_timeline_nor_environments() {
+        let mut report = run_report();
+        report.command = "plan".into();
+        report.steps.retain(|s| s.step == StepKind::Plan);
+        report.phases.clear();
+        report.syncs.clear();
+        let text = render(&report);
+        assert!(!text.contains("mermaid"), "{text}");
+        assert!(!text.contains("### Environments"), "{text}");
+    }
 }

@@ -2,6 +2,7 @@
 //! only reads a `Report`; adding a format never touches the runner.
 
 mod collector;
+pub mod gantt;
 pub mod github;
 pub mod json;
 pub mod junit;

@@ -31,6 +31,10 @@ pub struct Report {
     /// Wall-clock time of each phase (cluster up, Argo CD ready, sync, …).
     #[serde(default)]
     pub phases: Vec<Phase>,
+    /// How long each Application took to become Synced and Healthy (step
+    /// `sync`), in the order the waits ended. Empty before the sync step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syncs: Vec<ApplicationSync>,
     /// Where the diagnostics bundle of a failed run was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<String>,
@@ -79,6 +83,16 @@ pub struct StepResult {
         deserialize_with = "super::read::millis"
     )]
     pub duration: Duration,
+    /// When the step began, from the start of the run (absent in plans and
+    /// in reports written before runs recorded it).
+    #[serde(
+        rename = "start_ms",
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_millis",
+        deserialize_with = "super::read::opt_millis"
+    )]
+    pub start: Option<Duration>,
 }
 
 impl StepResult {
@@ -110,10 +124,49 @@ pub struct Phase {
         deserialize_with = "super::read::millis"
     )]
     pub duration: Duration,
+    /// When the phase began, from the start of the run (absent in reports
+    /// written before runs recorded it).
+    #[serde(
+        rename = "start_ms",
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_millis",
+        deserialize_with = "super::read::opt_millis"
+    )]
+    pub start: Option<Duration>,
+}
+
+/// One Application awaited in step `sync`: from when the harness began
+/// waiting (after starting the sync of a manual one) to its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationSync {
+    pub application: String,
+    /// From the start of the run.
+    #[serde(
+        rename = "start_ms",
+        serialize_with = "millis",
+        deserialize_with = "super::read::millis"
+    )]
+    pub start: Duration,
+    #[serde(
+        rename = "duration_ms",
+        serialize_with = "millis",
+        deserialize_with = "super::read::millis"
+    )]
+    pub duration: Duration,
+    /// Whether it ended Synced and Healthy.
+    pub synced: bool,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
+}
+
+fn opt_millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => millis(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 impl Report {

@@ -134,7 +134,7 @@ impl Progress {
                 skipped: Some(why),
                 ..
             } => self.line(label, &format!("step {} skipped: {why}", step.title())),
-            Event::StepFinished { .. } => {}
+            Event::StepFinished { .. } | Event::Awaited { .. } => {}
             Event::Note(text) => self.line(label, &text),
         }
     }

@@ -78,6 +78,10 @@ pub(super) fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Err
     u64::deserialize(d).map(Duration::from_millis)
 }
 
+pub(super) fn opt_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<u64>::deserialize(d).map(|ms| ms.map(Duration::from_millis))
+}
+
 pub(super) fn step_kind<'de, D: Deserializer<'de>>(d: D) -> Result<StepKind, D::Error> {
     let name = String::deserialize(d)?;
     std::iter::once(StepKind::Plan)

@@ -102,9 +102,15 @@ async fn wait(
             ))
         }
     };
+    let duration = started.elapsed();
     sink.emit(Event::PhaseFinished {
         name: phase,
-        duration: started.elapsed(),
+        duration,
+    });
+    sink.emit(Event::Awaited {
+        application: name.clone(),
+        duration,
+        synced: outcome == Outcome::Passed,
     });
     Ok(Check::new(Some(&name), NAME, outcome))
 }

@@ -139,6 +139,7 @@ fn not_run(file: &Path, why: &Error) -> Report {
                 checks: Vec::new(),
                 skipped: Some(format!("not reached: {}", stopped.reason)),
                 duration: Duration::ZERO,
+                start: None,
             })
             .collect(),
         stopped: Some(stopped),
