@@ -349,8 +349,28 @@ impl<'e, 'a> Builder<'e, 'a> {
                         .unwrap_or(pos);
                     // Keys get no pointer of their own: parse them aside.
                     let saved = std::mem::take(&mut self.doc.values);
-                    let key = key_text(self.node(""));
+                    let key_value = self.node("");
                     self.doc.values = saved;
+                    // A mapping or a sequence as a key (`? [a]: b`) has no
+                    // JSON form: Kubernetes and Argo CD refuse it. Refused
+                    // here too, before its text is made: nested ones would
+                    // escape each other's quotes into an exponentially long
+                    // string.
+                    let key = if key_value.is_object() || key_value.is_array() {
+                        if self.error.is_none() {
+                            self.error = Some(SyntaxError {
+                                pos: key_pos,
+                                message: format!(
+                                    "a mapping key must be a scalar, not {}: Kubernetes and \
+                                     Argo CD read YAML as JSON, whose keys are strings",
+                                    kind_name(&key_value)
+                                ),
+                            });
+                        }
+                        format!("<complex key {}>", map.len())
+                    } else {
+                        key_text(key_value)
+                    };
                     let child = pointer_push(pointer, &key);
                     if let Some(first) =
                         self.doc.keys.get(&child).filter(|_| map.contains_key(&key))
@@ -1032,6 +1052,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// Found by fuzzing: 26 nested `?` keys made a key whose text doubled
+    /// its escapes at each level (2^26 characters) and hung the linter.
+    #[test]
+    fn a_mapping_or_sequence_as_a_key_is_an_error_with_its_place() {
+        let nested = "?  ? ? ?  ? ? ? ? ? ?  ? ? ? ? ? ? ? ? ?  ? ? ? ? ? \n";
+        let started = std::time::Instant::now();
+        let e = parse(nested).expect_err("a complex key");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(e.message.contains("must be a scalar"), "{}", e.message);
+        let e = parse("a: 1\n? [x, y]\n: b\n").expect_err("a sequence key");
+        assert_eq!(
+            (e.pos.line, e.message.contains("a sequence")),
+            (2, true),
+            "{e:?}"
+        );
+        // Scalar keys of other types keep their text.
+        assert_eq!(one("1: a\ntrue: b\n").value, json!({"1": "a", "true": "b"}));
+    }
 
     fn one(text: &str) -> Document {
         let mut docs = parse(text).expect("valid YAML");

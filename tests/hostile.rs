@@ -207,6 +207,13 @@ fn cases() -> Vec<Case> {
             2,
             "aliases expand to more than",
         ),
+        // Found by fuzzing: nested complex keys whose text grew as 2^depth.
+        case(
+            "nested-complex-keys",
+            Text(format!("{APPSET_HEAD}{}\n", "? ".repeat(26))),
+            2,
+            "a mapping key must be a scalar",
+        ),
         case(
             "flow-list-600k",
             Text(big_list),
