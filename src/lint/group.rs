@@ -132,6 +132,25 @@ impl<'a> FindingGroup<'a> {
     }
 }
 
+/// A group's variants as one text: the message when there is one, else a
+/// line per variant, `[its Applications]: message`.
+pub fn variants_text(variants: &[Variant<'_>]) -> String {
+    match variants {
+        [one] => one.message.clone(),
+        several => several
+            .iter()
+            .map(|v| {
+                format!(
+                    "[{}]: {}",
+                    applications_label(&v.applications, NAMES_SHOWN),
+                    v.message
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
 /// Groups findings by mistake; groups come in the order of their first
 /// finding, and each finding is in exactly one group.
 pub fn group(findings: &[Finding]) -> Vec<FindingGroup<'_>> {

@@ -206,45 +206,40 @@ impl Kind {
 /// followed.
 fn node_logs(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
-    let Ok(nodes) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    let mut nodes: Vec<PathBuf> = nodes
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .collect();
-    nodes.sort();
-    for node in nodes {
-        let node_name = node
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+    for node in sorted_entries(dir, |t| t.is_dir()) {
+        let node_name = base_name(&node);
         for log in ["kubelet.log", "containerd.log", "journal.log"] {
             let path = node.join(log);
             if path.symlink_metadata().is_ok_and(|m| m.is_file()) {
                 found.push((format!("{node_name}/{log}"), path));
             }
         }
-        if let Ok(containers) = std::fs::read_dir(node.join("containers")) {
-            let mut logs: Vec<PathBuf> = containers
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-                .map(|e| e.path())
-                .collect();
-            logs.sort();
-            for path in logs {
-                let file = path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                found.push((format!("{node_name}/containers/{file}"), path));
-            }
+        for path in sorted_entries(&node.join("containers"), |t| t.is_file()) {
+            found.push((format!("{node_name}/containers/{}", base_name(&path)), path));
         }
     }
     found
+}
+
+/// The entries of `dir` whose type (not followed through symlinks) is
+/// `wanted`, sorted; none when it cannot be read.
+fn sorted_entries(dir: &Path, wanted: fn(&std::fs::FileType) -> bool) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| wanted(&t)))
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn base_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The kind cluster name for scenario cluster `name`: the run's prefix and

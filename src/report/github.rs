@@ -31,23 +31,12 @@ pub fn annotations(findings: &[Finding]) -> String {
         let apps = g.applications();
         let variants = g.variants();
         let mut message = match variants.as_slice() {
-            [one] if apps.is_empty() => one.message.clone(),
-            [one] => format!(
+            [one] if !apps.is_empty() => format!(
                 "[{}]: {}",
                 group::applications_label(&apps, group::NAMES_SHOWN),
                 one.message
             ),
-            several => several
-                .iter()
-                .map(|v| {
-                    format!(
-                        "[{}]: {}",
-                        group::applications_label(&v.applications, group::NAMES_SHOWN),
-                        v.message
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
+            _ => group::variants_text(&variants),
         };
         let _ = write!(message, "\nhelp: {}", g.advice());
         let _ = writeln!(out, "::{command} {}::{}", props.join(","), data(&message));

@@ -53,20 +53,7 @@ pub fn render(report: &Report) -> String {
                 Severity::Warning => "🟡 warning",
             };
             let variants = g.variants();
-            let message = match variants.as_slice() {
-                [one] => one.message.clone(),
-                several => several
-                    .iter()
-                    .map(|v| {
-                        format!(
-                            "[{}]: {}",
-                            group::applications_label(&v.applications, group::NAMES_SHOWN),
-                            v.message
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            };
+            let message = group::variants_text(&variants);
             let _ = writeln!(
                 out,
                 "| {sev} | `{}` | {} | {} | {} |",

@@ -97,20 +97,7 @@ fn rule_index(name: &str) -> Option<usize> {
 fn result(g: &lint::FindingGroup<'_>, index: Option<usize>) -> Value {
     let apps = g.applications();
     let variants = g.variants();
-    let mut text = match variants.as_slice() {
-        [one] => one.message.clone(),
-        several => several
-            .iter()
-            .map(|v| {
-                format!(
-                    "[{}]: {}",
-                    group::applications_label(&v.applications, group::NAMES_SHOWN),
-                    v.message
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
+    let mut text = group::variants_text(&variants);
     if !apps.is_empty() && variants.len() == 1 {
         text.push_str(&format!(
             " (in {})",
