@@ -39,8 +39,12 @@ const EXPORT_LOGS_TIMEOUT: Duration = Duration::from_secs(60);
 /// diagnostics bundle.
 const MAX_LOG_FILES: usize = 200;
 
-/// How long deleting one cluster may take.
+/// How long deleting one cluster may take, per attempt.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How many times a failed delete is run, and the pause between two.
+const DELETE_ATTEMPTS: u32 = 3;
+const DELETE_RETRY_PAUSE: Duration = Duration::from_secs(2);
 
 /// The longest kind cluster name used: node containers are named
 /// `<cluster>-control-plane`, `<cluster>-worker2`, and a host name has at
@@ -528,14 +532,28 @@ impl Provider for Kind {
                 .kind_cmd()
                 .args(["delete", "cluster", "--name", name, "--kubeconfig"])
                 .arg(this.kind_kubeconfig(name));
-            match tokio::time::timeout(DELETE_TIMEOUT, delete.output()).await {
-                Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(format!("cannot delete kind cluster `{name}`: {e}")),
-                Err(_) => Some(format!(
-                    "kind cluster `{name}` was not deleted within {DELETE_TIMEOUT:?}; \
-                     delete it with `kind delete cluster --name {name}`"
-                )),
+            // The Docker engine sometimes fails to kill a node container
+            // at the first `docker rm -f` ("did not receive an exit
+            // event"): a failed delete is tried again, a few times.
+            let mut failed = None;
+            for attempt in 0..DELETE_ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(DELETE_RETRY_PAUSE).await;
+                }
+                match tokio::time::timeout(DELETE_TIMEOUT, delete.output()).await {
+                    Ok(Ok(_)) => return None,
+                    Ok(Err(e)) => {
+                        failed = Some(format!("cannot delete kind cluster `{name}`: {e}"));
+                    }
+                    Err(_) => {
+                        return Some(format!(
+                            "kind cluster `{name}` was not deleted within {DELETE_TIMEOUT:?}; \
+                             delete it with `kind delete cluster --name {name}`"
+                        ));
+                    }
+                }
             }
+            failed
         });
         join_all(deletions).await.into_iter().flatten().collect()
     }
