@@ -239,10 +239,7 @@ fn interpolate(
     let Value::Object(mut rendered) = rendered else {
         return Err("generator is not a mapping".into());
     };
-    let strict = Options {
-        go_template: opts.go_template,
-        missing_key_error: opts.go_template || opts.missing_key_error,
-    };
+    let strict = opts.strict();
     for (kind, values) in held {
         let mut resolved = Map::new();
         for (k, v) in values {
@@ -304,6 +301,7 @@ pub fn append_templated_values(
                 e.message,
             )
             .wrap("failed to replace templated string with rendered values")
+            .wrap("failed to replace templated string")
         })?;
         if opts.go_template {
             nested.insert(k.clone(), Value::String(rendered));
