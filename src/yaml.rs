@@ -95,6 +95,68 @@ impl Document {
 /// recovered: read as the string that was meant, and recorded in
 /// [`Document::recoveries`].
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    parse_as(text, Schema::Core)
+}
+
+/// How plain scalars (and keys) are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// YAML 1.2's core schema, as Kubernetes' own YAML and this tool read
+    /// manifests.
+    Core,
+    /// YAML 1.1 as go-yaml v2 resolves it and `sigs.k8s.io/yaml` turns it
+    /// into JSON: what Argo CD reads git files, `elementsYaml`,
+    /// `templatePatch` and `fromYaml` with. `yes`/`no`/`on`/`off`/`y`/`n`
+    /// are booleans, `0755` is octal, `1_000` is 1000, and non-string keys
+    /// become their text (`on:` is the key `true`).
+    GoYaml11,
+}
+
+/// [`parse`] with YAML 1.1 resolution, as Argo CD reads the YAML it is given
+/// inside an ApplicationSet or a repository ([`Schema::GoYaml11`]).
+pub fn parse_go_yaml(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    parse_as(text, Schema::GoYaml11)
+}
+
+impl SyntaxError {
+    /// The error as go-yaml v2 words the same problem (`yaml: line 2: did
+    /// not find expected ',' or ']'`), for messages that quote Argo CD's.
+    /// The common problems are translated and their line counted as
+    /// go-yaml counts it (a parser error names the line before, a scanner
+    /// error its own; the first line is not named); others keep this
+    /// parser's wording.
+    pub fn go_yaml_text(&self) -> String {
+        let m = self.message.as_str();
+        let (problem, scanner) = if m.starts_with("while parsing a flow sequence, expected") {
+            ("did not find expected ',' or ']'".to_string(), false)
+        } else if m == "simple key expect ':'" {
+            ("could not find expected ':'".to_string(), true)
+        } else if m.starts_with("tabs disallowed") {
+            (
+                "found character that cannot start any token".to_string(),
+                true,
+            )
+        } else if m.starts_with("while scanning") || m.starts_with("mapping values") {
+            let p = m.split_once(", ").map_or(m, |(_, p)| p);
+            (p.to_string(), true)
+        } else {
+            let p = m
+                .strip_prefix("while parsing")
+                .and_then(|rest| rest.split_once(", "))
+                .map_or(m, |(_, p)| p);
+            (p.to_string(), false)
+        };
+        let zero_based = self.pos.line.saturating_sub(1);
+        let line = if scanner { zero_based + 1 } else { zero_based };
+        if zero_based == 0 {
+            format!("yaml: {problem}")
+        } else {
+            format!("yaml: line {line}: {problem}")
+        }
+    }
+}
+
+fn parse_as(text: &str, schema: Schema) -> Result<Vec<Document>, SyntaxError> {
     let pre = recover::prepare(text);
     let events = collect_events(&pre.text, &pre)?;
     let mut builder = Builder {
@@ -106,6 +168,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
         doc: Document::default(),
         recovered_values: Vec::new(),
         error: None,
+        schema,
     };
     let mut docs: Vec<(Document, usize)> = Vec::new();
     while let Some((event, span)) = builder.next() {
@@ -240,6 +303,7 @@ struct Builder<'e, 'a> {
     recovered_values: Vec<Recovery>,
     /// The first problem the events themselves do not flag: a duplicate key.
     error: Option<SyntaxError>,
+    schema: Schema,
 }
 
 impl<'e, 'a> Builder<'e, 'a> {
@@ -280,7 +344,10 @@ impl<'e, 'a> Builder<'e, 'a> {
         self.doc.values.insert(pointer.to_string(), pos);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let value = scalar(text, *style, tag.as_deref());
+                let value = match self.schema {
+                    Schema::Core => scalar(text, *style, tag.as_deref()),
+                    Schema::GoYaml11 => scalar_yaml11(text, *style, tag.as_deref()),
+                };
                 if let Some(original) = self.pre.rewritten_at(span.start.line(), span.start.col()) {
                     self.recovered_values.push(Recovery {
                         pointer: pointer.to_string(),
@@ -369,11 +436,15 @@ impl<'e, 'a> Builder<'e, 'a> {
                         }
                         format!("<complex key {}>", map.len())
                     } else {
-                        key_text(key_value)
+                        key_text(key_value, self.schema)
                     };
                     let child = pointer_push(pointer, &key);
-                    if let Some(first) =
-                        self.doc.keys.get(&child).filter(|_| map.contains_key(&key))
+                    // go-yaml v2 lets a later duplicate win.
+                    if let Some(first) = self
+                        .doc
+                        .keys
+                        .get(&child)
+                        .filter(|_| map.contains_key(&key) && self.schema == Schema::Core)
                     {
                         if self.error.is_none() {
                             self.error = Some(SyntaxError {
@@ -457,11 +528,236 @@ pub fn kind_name(value: &Value) -> &'static str {
 }
 
 /// The text a non-string key stands for.
-fn key_text(key: Value) -> String {
+fn key_text(key: Value, schema: Schema) -> String {
     match key {
         Value::String(s) => s,
+        // sigs.k8s.io/yaml writes a float key as go-yaml does, at float32
+        // precision.
+        Value::Number(n) if schema == Schema::GoYaml11 && !(n.is_i64() || n.is_u64()) => {
+            crate::appset::template::gofmt::float32(n.as_f64().unwrap_or_default() as f32)
+        }
         other => other.to_string(),
     }
+}
+
+/// Resolves a scalar as go-yaml v2 does (`resolve.go`) for a value decoded
+/// into `interface{}`: timestamps stay strings there, NaN and infinities
+/// (which JSON cannot hold) are left as the text written.
+fn scalar_yaml11(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
+    if let Some(tag) = tag {
+        if tag.is_yaml_core_schema() && matches!(tag.suffix.as_str(), "str" | "binary") {
+            return Value::String(text.to_string());
+        }
+    }
+    if style != ScalarStyle::Plain {
+        return Value::String(text.to_string());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if first == b'.' {
+        if let Some(n) = go_parse_float(text).and_then(serde_json::Number::from_f64) {
+            return Value::Number(n);
+        }
+    } else if first.is_ascii_digit() || first == b'+' || first == b'-' {
+        let plain = text.replace('_', "");
+        if let Some(n) = go_parse_int(&plain) {
+            return Value::Number(n);
+        }
+        if is_float(&plain)
+            && let Some(n) = go_parse_float(&plain).and_then(serde_json::Number::from_f64)
+        {
+            return Value::Number(n);
+        }
+        let binary = |digits: &str, negative: bool| {
+            let m = u64::from_str_radix(digits, 2).ok()?;
+            if negative {
+                i64::try_from(m).ok().map(|i| serde_json::Number::from(-i))
+            } else {
+                Some(serde_json::Number::from(m))
+            }
+        };
+        if let Some(b) = plain.strip_prefix("0b")
+            && let Some(n) = binary(b, false)
+        {
+            return Value::Number(n);
+        }
+        if let Some(b) = plain.strip_prefix("-0b")
+            && let Some(n) = binary(b, true)
+        {
+            return Value::Number(n);
+        }
+    }
+    Value::String(text.to_string())
+}
+
+/// Whether go-yaml v2 would write the string `s` unquoted: it quotes any
+/// string that a plain scalar would resolve to something else (a YAML 1.1
+/// null, bool, number, infinity, timestamp or base-60 number).
+pub fn go_yaml11_plain_is_string(s: &str) -> bool {
+    const SPECIAL: &[&str] = &[
+        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
+        ".NaN", ".NAN",
+    ];
+    if s.is_empty() || SPECIAL.contains(&s) || is_go_yaml_timestamp(s) || is_base60(s) {
+        return false;
+    }
+    matches!(scalar_yaml11(s, ScalarStyle::Plain, None), Value::String(_))
+}
+
+/// go-yaml v2's `isBase60Float`: `[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?`.
+fn is_base60(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if !frac.chars().all(|c| c.is_ascii_digit() || c == '_') {
+        return false;
+    }
+    let mut parts = int.split(':');
+    let head = parts.next().unwrap_or_default();
+    let head_ok = head.starts_with(|c: char| c.is_ascii_digit())
+        && head.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let rest: Vec<&str> = parts.collect();
+    head_ok
+        && !rest.is_empty()
+        && rest.iter().all(|p| {
+            let b = p.as_bytes();
+            match b {
+                [d] => d.is_ascii_digit(),
+                [h, d] => (b'0'..=b'5').contains(h) && d.is_ascii_digit(),
+                _ => false,
+            }
+        })
+}
+
+/// go-yaml v2's `parseTimestamp`: four digits and `-`, then a date (and
+/// time) Go's `time.Parse` accepts in one of its layouts.
+fn is_go_yaml_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return false;
+    }
+    // `2006-1-2` then nothing, `T`/`t`/` ` and `15:4:5.999999999`, then a zone
+    // (`Z07:00`, only after `T`/`t`).
+    let num = |s: &str, max_len: usize| -> Option<(u32, usize)> {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > max_len {
+            return None;
+        }
+        Some((s[..n].parse().ok()?, n))
+    };
+    let year: u32 = s[..4].parse().unwrap_or(0);
+    let rest = &s[5..];
+    let Some((month, n)) = num(rest, 2) else {
+        return false;
+    };
+    let rest = &rest[n..];
+    let Some(rest) = rest.strip_prefix('-') else {
+        return false;
+    };
+    let Some((day, n)) = num(rest, 2) else {
+        return false;
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if day == 0 || day > days {
+        return false;
+    }
+    let rest = &rest[n..];
+    if rest.is_empty() {
+        return true;
+    }
+    let zoned = rest.starts_with(['T', 't']);
+    if !zoned && !rest.starts_with(' ') {
+        return false;
+    }
+    let mut rest = &rest[1..];
+    for (i, max) in [(0, 23), (1, 59), (2, 59)] {
+        if i > 0 {
+            let Some(r) = rest.strip_prefix(':') else {
+                return false;
+            };
+            rest = r;
+        }
+        let Some((v, n)) = num(rest, 2) else {
+            return false;
+        };
+        if v > max {
+            return false;
+        }
+        rest = &rest[n..];
+    }
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &r[n..];
+    }
+    if !zoned {
+        return rest.is_empty();
+    }
+    if rest == "Z" {
+        return true;
+    }
+    let b = rest.as_bytes();
+    b.len() == 6
+        && matches!(b[0], b'+' | b'-')
+        && b[1..3].iter().all(u8::is_ascii_digit)
+        && b[3] == b':'
+        && b[4..6].iter().all(u8::is_ascii_digit)
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`, falling back to `ParseUint`: a sign,
+/// then `0x`, `0o`, `0b` or a leading `0` (octal) or decimal digits.
+fn go_parse_int(s: &str) -> Option<serde_json::Number> {
+    let (negative, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if let Some(d) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
+        (16, d)
+    } else if let Some(d) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
+        (8, d)
+    } else if let Some(d) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
+        (2, d)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if negative {
+        let n = i64::try_from(magnitude)
+            .ok()
+            .map(|m| -m)
+            .or_else(|| (magnitude == 1 << 63).then_some(i64::MIN))?;
+        Some(n.into())
+    } else {
+        Some(magnitude.into())
+    }
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for the forms go-yaml lets through.
+fn go_parse_float(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// Resolves a scalar by the YAML 1.2 core schema.
@@ -1177,6 +1473,89 @@ mod tests {
         assert_eq!(doc.value["copy"], json!({"x": 1, "y": [2]}));
         assert_eq!(doc.value["other"], json!("dev"));
         assert_eq!(doc.values["/copy"], at(2, 7));
+    }
+
+    #[test]
+    fn go_yaml_schema_reads_yaml_1_1() {
+        // What sigs.k8s.io/yaml (go-yaml v2) makes of these, run with Go.
+        let text = "a: yes\nb: no\nc: on\nd: 0755\ne: 1_000\nf: 0x1F\ng: 1e3\nh: .5\n\
+                    i: 08\nj: 2024-01-02\nk: ~\nl: 1.0\nm: -0\nn: +5\no: 0b101\nq: 1e400\n\
+                    r: \"yes\"\ny: Y\n1.5: float key\n";
+        let v = parse_go_yaml(text).unwrap().remove(0).value;
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "a": true, "b": false, "c": true, "d": 493, "e": 1000, "f": 31, "g": 1000.0,
+                "h": 0.5, "i": 8.0, "j": "2024-01-02", "k": null, "l": 1.0, "m": 0, "false": 5,
+                "o": 5, "q": "1e400", "r": "yes", "true": true, "1.5": "float key"
+            })
+        );
+        // A later duplicate key wins there (here it is an error).
+        let v = parse_go_yaml("on: 1\ntrue: 2\n").unwrap().remove(0).value;
+        assert_eq!(v, serde_json::json!({"true": 2}));
+        assert!(parse("a: 1\na: 2\n").is_err());
+    }
+
+    #[test]
+    fn go_yaml_errors_are_worded_as_go_yaml_words_them() {
+        // go-yaml v2's messages for the same texts, run with Go.
+        for (text, go) in [
+            (
+                "- name: [unclosed\n",
+                "yaml: line 1: did not find expected ',' or ']'",
+            ),
+            ("a: {b\n", "yaml: line 1: did not find expected ',' or '}'"),
+            ("- a: b\n  c\n", "yaml: line 3: could not find expected ':'"),
+            (
+                "- a\n- b: c\n  - d\n",
+                "yaml: line 2: did not find expected key",
+            ),
+            (
+                "a:\n\tb: c\n",
+                "yaml: line 2: found character that cannot start any token",
+            ),
+            (
+                "- [a, b\n- c\n",
+                "yaml: line 2: did not find expected ',' or ']'",
+            ),
+            (
+                "a: b: c\n",
+                "yaml: mapping values are not allowed in this context",
+            ),
+        ] {
+            assert_eq!(
+                parse_go_yaml(text).unwrap_err().go_yaml_text(),
+                go,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn go_yaml_quotes_strings_that_read_as_other_types() {
+        for s in [
+            "yes",
+            "n",
+            "1_000",
+            "0x1F",
+            "2024-01-02",
+            "2024-01-02T10:00:00Z",
+            "12:30",
+            ".inf",
+            "",
+        ] {
+            assert!(!go_yaml11_plain_is_string(s), "{s}");
+        }
+        for s in [
+            "2024-13-45",
+            "1e400",
+            "1.0.0",
+            "é",
+            "12345-1-1",
+            "2024-01-02T10:00:00",
+        ] {
+            assert!(go_yaml11_plain_is_string(s), "{s}");
+        }
     }
 
     #[test]

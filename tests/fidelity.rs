@@ -270,8 +270,8 @@ fn judge(tier: &str, plan: &Plan, generated: &BTreeMap<String, Result<Generated,
     }
     println!("{} cases, {agree} agree", cases.len());
     assert!(
-        cases.len() >= 40,
-        "the corpus has {} cases, at least 40 expected",
+        cases.len() >= 100,
+        "the corpus has {} cases, at least 100 expected",
         cases.len()
     );
     assert!(

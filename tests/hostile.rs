@@ -447,7 +447,7 @@ fn cases() -> Vec<Case> {
             "template-patch-spec-a-number",
             Text(go_appset("env: dev", "'demo-{{ .env }}'") + "  templatePatch: |\n    spec: 5\n"),
             1,
-            "`spec` is a number",
+            "cannot unmarshal number into Go struct field Application.spec of type v1alpha1.ApplicationSpec",
         ),
         // Literals Go's template parser refuses.
         case(

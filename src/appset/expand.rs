@@ -163,6 +163,23 @@ pub fn expand(appset: &Value, env: &Environment) -> Expansion {
             }
         }
     }
+    // An unknown goTemplateOptions entry makes Go panic at the first
+    // template rendered: that panic, alone, is what Argo CD reports.
+    if opts.bad_option
+        && x.errors
+            .iter()
+            .any(|e| e.message.contains(template::BAD_OPTION))
+        && let Some(message) = template::unrecognized_option(&go_options)
+    {
+        x.applications.clear();
+        x.errors = vec![ExpandError {
+            rule: "template-option-invalid",
+            pointer: "/spec/goTemplateOptions".into(),
+            message,
+            application: None,
+            reason: RENDER_REASON,
+        }];
+    }
     // A matrix renders its second child once per parameter set of the first:
     // report each repaired value once.
     let mut seen = std::collections::HashSet::new();

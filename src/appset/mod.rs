@@ -25,6 +25,20 @@
 //!   into a `map[string]string` of the base (a clusters or git `values`, a
 //!   cluster's labels): reproduced for direct children only, not for maps
 //!   that reach the base through a nested matrix or merge;
+//! - YAML that Argo CD reads itself (git files, `elementsYaml`,
+//!   `templatePatch`, `fromYaml`) is read as YAML 1.1 like go-yaml v2 reads
+//!   it (`crate::yaml::Schema::GoYaml11`); its syntax errors are worded like
+//!   go-yaml's for the common problems only, and a NaN, an infinity or a
+//!   null key, which make Argo CD's JSON conversion fail, are read as text;
+//! - a `templatePatch` is checked against the Application's Go types
+//!   (`gotypes`) except where a type decodes itself (`IntOrString`,
+//!   `RawExtension`, times), and JSON field names match exactly where Go
+//!   also accepts other letter cases;
+//! - parameters carry no Go types: a generator entry's `selector` knows the
+//!   git generator's `path.segments` (a `[]string` Argo CD's flattening
+//!   does not enter) by its name, and `%T` of a parameter says
+//!   `[]interface {}` / `map[string]interface {}` also where Argo CD holds a
+//!   `[]string` or `map[string]string`;
 //! - `scmProvider`, `pullRequest`, `clusterDecisionResource` and `plugin`
 //!   need live services: reported as `generator-unsupported`;
 //! - the Application is kept as JSON: fields unknown to Argo CD's types are
@@ -32,6 +46,7 @@
 
 mod expand;
 pub mod generators;
+mod gotypes;
 mod patch;
 pub mod template;
 

@@ -457,6 +457,17 @@ template:
         fix: "Fix the template expression; with goTemplate check parameter names and functions (Sprig without env/expandenv).",
     },
     Rule {
+        name: "template-option-invalid",
+        severity: Severity::Error,
+        summary: "a goTemplateOptions entry is not an option Go's text/template knows; the ApplicationSet generates nothing",
+        rationale: "Argo CD hands each entry to Go's Template.Option, which panics on anything but missingkey=default, invalid, zero or error (spaces included): the first Go template rendered fails with `unrecognized option`, and nothing is generated.",
+        wrong: r#"goTemplate: true
+goTemplateOptions: ["missingkey=warn"]"#,
+        right: r#"goTemplate: true
+goTemplateOptions: ["missingkey=error"]"#,
+        fix: "Use missingkey=error (or zero, default, invalid), written exactly, or drop the entry.",
+    },
+    Rule {
         name: "matrix-children",
         severity: Severity::Error,
         summary: "a matrix generator needs exactly two child generators",

@@ -31,6 +31,15 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let go = ctx.opts.go_template;
+    let selector = selector::parse(sel.unwrap_or(&Value::Null), selector::Flavor::Kubernetes)
+        .map_err(|e| {
+            Failure::new(
+                "generator-error",
+                &pointer_push(pointer, "selector"),
+                format!("error converting label selector: {e}"),
+            )
+            .wrap("error getting cluster secrets")
+        })?;
 
     let mut out = Vec::new();
     let secrets: Vec<&ClusterInfo> = ctx
@@ -50,14 +59,7 @@ pub fn generate(spec: &Value, pointer: &str, ctx: &Ctx<'_>) -> Result<Vec<Params
     }
     for cluster in by_name {
         let labels = secret_labels(cluster);
-        let matched = selector::matches(sel.unwrap_or(&Value::Null), &labels).map_err(|e| {
-            Failure::new(
-                "generator-error",
-                &pointer_push(pointer, "selector"),
-                format!("error converting label selector: {e}"),
-            )
-        })?;
-        if !matched {
+        if !selector.matches(&labels) {
             continue;
         }
         let mut params = cluster_params(cluster, &labels, go);

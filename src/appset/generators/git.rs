@@ -179,7 +179,8 @@ pub fn find_repo<'a>(env: &'a Environment, url: &str) -> Option<&'a RepoMount> {
 /// The mappings a files-generator file holds: one mapping, or a list of them.
 fn read_objects(tree: &Tree, file: &str) -> Result<Vec<Map<String, Value>>, String> {
     let text = tree.read(file)?;
-    let docs = crate::yaml::parse(&text).map_err(|e| e.to_string())?;
+    let docs = crate::yaml::parse_go_yaml(&text)
+        .map_err(|e| format!("error converting YAML to JSON: {}", e.go_yaml_text()))?;
     objects_from_value(
         docs.into_iter()
             .next()

@@ -39,11 +39,14 @@ pub fn generate(
         Some(Value::String(text)) if text.is_empty() => {}
         Some(Value::String(text)) => {
             let yaml_pointer = pointer_push(pointer, "elementsYaml");
-            let docs = crate::yaml::parse(text).map_err(|e| {
+            let docs = crate::yaml::parse_go_yaml(text).map_err(|e| {
                 Failure::new(
                     "generator-error",
                     &yaml_pointer,
-                    format!("error unmarshling decoded ElementsYaml {e}"),
+                    format!(
+                        "error unmarshling decoded ElementsYaml error converting YAML to JSON: {}",
+                        e.go_yaml_text()
+                    ),
                 )
             })?;
             let value = docs

@@ -3,7 +3,7 @@
 //! of `mergeKeys`; sets with no match in the base are dropped. Argo CD emits
 //! the result in map order (random); here the base order is kept.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -154,11 +154,13 @@ fn index_by_keys(
     }
     let mut index = HashMap::with_capacity(sets.len());
     for (pos, set) in sets.iter().enumerate() {
-        let key: BTreeMap<&str, &Value> = keys
+        // Go marshals the key map: nested maps (a merge key may name one)
+        // with sorted keys, so equal maps give equal keys.
+        let key: serde_json::Map<String, Value> = keys
             .iter()
-            .map(|k| (k.as_str(), set.get(k).unwrap_or(&Value::Null)))
+            .map(|k| (k.clone(), set.get(k).cloned().unwrap_or(Value::Null)))
             .collect();
-        let key = serde_json::to_string(&key).unwrap_or_default();
+        let key = crate::appset::template::go_json(&Value::Object(key));
         if index.contains_key(&key) {
             return Err(Failure::new(
                 "merge-non-unique-keys",
@@ -212,6 +214,20 @@ mod tests {
             (ps[1]["name"].as_str(), ps[1]["size"].as_str()),
             (Some("prod"), Some("l"))
         );
+    }
+
+    #[test]
+    fn merge_key_maps_compare_whatever_their_key_order() {
+        // Go marshals the merge key with sorted map keys (fidelity case 90).
+        let ps = run(
+            json!({"mergeKeys": ["image"], "generators": [
+                list(json!([{"image": {"repository": "r", "tag": "1"}, "team": "base"}])),
+                list(json!([{"image": {"tag": "1", "repository": "r"}, "team": "matched"}]))
+            ]}),
+            true,
+        )
+        .unwrap();
+        assert_eq!(ps[0]["team"], "matched");
     }
 
     #[test]

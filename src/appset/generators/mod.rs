@@ -105,7 +105,18 @@ pub fn transform(
             "generator is not a mapping",
         ));
     };
-    let selector = entry.get("selector").filter(|s| !s.is_null());
+    // Argo CD reads the selector before anything else, and filters with it
+    // whenever one is given (an empty one keeps everything).
+    let selector = match entry.get("selector").filter(|s| !s.is_null()) {
+        Some(sel) => Some(selector::parse(sel, selector::Flavor::ArgoCd).map_err(|e| {
+            Failure::new(
+                "generator-error",
+                &pointer_push(pointer, "selector"),
+                format!("error parsing label selector: {e}"),
+            )
+        })?),
+        None => None,
+    };
 
     let interpolated;
     let entry = match interpolate_with {
@@ -148,8 +159,11 @@ pub fn transform(
                 continue;
             }
         };
-        let params = match selector {
-            Some(sel) => filter_by_selector(params, sel, &pointer_push(pointer, "selector"))?,
+        let params = match &selector {
+            Some(sel) => params
+                .into_iter()
+                .filter(|p| sel.matches(&selector_labels(p)))
+                .collect(),
             None => params,
         };
         results.push(TransformResult {
@@ -163,51 +177,54 @@ pub fn transform(
     }
 }
 
-fn filter_by_selector(
-    params: Vec<Params>,
-    sel: &Value,
-    pointer: &str,
-) -> Result<Vec<Params>, Failure> {
-    let mut kept = Vec::with_capacity(params.len());
-    for p in params {
-        let labels = flatten_params(&p);
-        let ok = selector::matches(sel, &labels).map_err(|e| {
-            Failure::new(
-                "generator-error",
-                pointer,
-                format!("error parsing label selector: {e}"),
-            )
-        })?;
-        if ok {
-            kept.push(p);
-        }
-    }
-    Ok(kept)
-}
-
 /// Argo CD's `flattenParameters`: nested keys joined with dots (list items by
 /// index), values printed with Go's `%v`; empty maps and lists vanish.
 pub fn flatten_params(params: &Params) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (k, v) in params {
-        flatten_into(&mut out, k, v, 0);
+        flatten_into(&mut out, k, v, 0, false);
     }
     out
 }
 
-fn flatten_into(out: &mut BTreeMap<String, String>, key: &str, v: &Value, depth: usize) {
+/// The labels a generator entry's `selector` matches parameters by:
+/// [`flatten_params`], except that the git generator's `path.segments`
+/// (a Go `[]string`, which Argo CD's flattening does not enter) is one
+/// value, `[a b]`.
+pub fn selector_labels(params: &Params) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in params {
+        flatten_into(&mut out, k, v, 0, true);
+    }
+    out
+}
+
+fn flatten_into(
+    out: &mut BTreeMap<String, String>,
+    key: &str,
+    v: &Value,
+    depth: usize,
+    typed_segments: bool,
+) {
     if depth > template::MAX_DEPTH {
         return;
     }
     match v {
         Value::Object(map) => {
             for (k, item) in map {
-                flatten_into(out, &format!("{key}.{k}"), item, depth + 1);
+                flatten_into(out, &format!("{key}.{k}"), item, depth + 1, typed_segments);
             }
+        }
+        // The git generator's `path.segments` is a Go `[]string`, which
+        // Argo CD's flattening does not enter: it is one value, `[a b]`.
+        Value::Array(_)
+            if typed_segments && (key == "path.segments" || key.ends_with(".path.segments")) =>
+        {
+            out.insert(key.to_string(), gofmt::sprint(v));
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                flatten_into(out, &format!("{key}.{i}"), item, depth + 1);
+                flatten_into(out, &format!("{key}.{i}"), item, depth + 1, typed_segments);
             }
         }
         other => {
@@ -239,10 +256,7 @@ fn interpolate(
     let Value::Object(mut rendered) = rendered else {
         return Err("generator is not a mapping".into());
     };
-    let strict = Options {
-        go_template: opts.go_template,
-        missing_key_error: opts.go_template || opts.missing_key_error,
-    };
+    let strict = opts.strict();
     for (kind, values) in held {
         let mut resolved = Map::new();
         for (k, v) in values {
@@ -304,6 +318,7 @@ pub fn append_templated_values(
                 e.message,
             )
             .wrap("failed to replace templated string with rendered values")
+            .wrap("failed to replace templated string")
         })?;
         if opts.go_template {
             nested.insert(k.clone(), Value::String(rendered));
@@ -336,6 +351,28 @@ mod tests {
         assert_eq!(flat.get("a.c.1").map(String::as_str), Some("x"));
         assert_eq!(flat.get("n").map(String::as_str), Some("1e+06"));
         assert!(!flat.contains_key("e"));
+    }
+
+    #[test]
+    fn selector_labels_leave_git_segments_whole() {
+        // Argo CD's flattening does not enter the git generator's `[]string`
+        // segments (fidelity case 94): `path.segments.1` is no label.
+        let p = json!({"path": {"segments": ["apps", "api"]}, "src": {"path": {"segments": ["a"]}}, "list": ["x"]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let labels = selector_labels(&p);
+        assert_eq!(
+            labels.get("path.segments").map(String::as_str),
+            Some("[apps api]")
+        );
+        assert_eq!(
+            labels.get("src.path.segments").map(String::as_str),
+            Some("[a]")
+        );
+        assert!(!labels.contains_key("path.segments.1"));
+        assert_eq!(labels.get("list.0").map(String::as_str), Some("x"));
+        assert!(flatten_params(&p).contains_key("path.segments.1"));
     }
 
     #[test]

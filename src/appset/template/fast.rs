@@ -22,8 +22,11 @@ pub fn render(tmpl: &str, params: &Map<String, Value>) -> Result<String, String>
         out.push_str(&rest[..start]);
         let after = &rest[start + START.len()..];
         let Some(end) = after.find(END) else {
+            let quote = super::gotext::go_quote;
             return Err(format!(
-                "invalid template: cannot find end tag=\"}}}}\" in the template={tmpl:?} starting from {after:?}"
+                "invalid template: Cannot find end tag=\"}}}}\" in the template={} starting from {}",
+                quote(tmpl),
+                quote(after)
             ));
         };
         let tag = &after[..end];
@@ -93,7 +96,7 @@ mod tests {
     fn fast_unclosed_tag_after_a_complete_one_is_an_error() {
         let p = params(json!({"a": "x"}));
         let err = render("{{a}} {{b", &p).unwrap_err();
-        assert!(err.contains("cannot find end tag"), "{err}");
+        assert!(err.contains("Cannot find end tag"), "{err}");
     }
 
     #[test]

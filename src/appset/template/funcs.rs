@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 use super::gofmt;
 use super::gotext::Value;
+use super::gotext::value::Elem;
 
 /// A function's error: Go's text/template reports it as `error calling NAME: …`.
 type FuncError = String;
@@ -56,13 +57,16 @@ pub const FUNCS: &[(&str, Func)] = &[
     ("sortAlpha", sort_alpha),
     ("dict", dict),
     ("get", get),
+    ("dig", dig),
+    ("slice", slice),
     ("hasKey", has_key),
     ("keys", keys),
     ("toJson", to_json_fn),
     ("toPrettyJson", to_pretty_json),
+    ("toRawJson", to_raw_json),
     ("toString", to_string),
     ("int", int),
-    ("int64", int),
+    ("int64", int64),
     ("atoi", atoi),
     ("float64", float64),
     ("add", add),
@@ -143,7 +147,7 @@ fn string_arg(name: &str, v: &Value) -> Result<String, FuncError> {
 /// An `int` parameter (Go converts untyped constants; a float value is refused).
 fn int_arg(name: &str, v: &Value) -> Result<i64, FuncError> {
     match v {
-        Value::Int(i) => return Ok(*i),
+        Value::Int(i) | Value::Int64(i) => return Ok(*i),
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => return Ok(*f as i64),
         _ => {}
     }
@@ -162,7 +166,7 @@ fn strval(v: &Value) -> String {
     match v {
         Value::Str(s) => s.to_string(),
         Value::Missing | Value::Nil => "<nil>".into(),
-        Value::Int(i) => i.to_string(),
+        Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => gofmt::float(*f),
         other => other.sprint(),
     }
@@ -171,7 +175,7 @@ fn strval(v: &Value) -> String {
 /// `cast.ToInt64` as Sprig's arithmetic uses it: failures are 0.
 fn to_i64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => *f as i64,
         Value::Str(s) => parse_go_int(s.trim()).unwrap_or(0),
         Value::Bool(b) => i64::from(*b),
@@ -207,7 +211,7 @@ fn is_empty(v: &Value) -> bool {
         Value::Missing | Value::Nil => true,
         Value::Bool(b) => !b,
         Value::Str(s) => s.is_empty(),
-        Value::Int(i) => *i == 0,
+        Value::Int(i) | Value::Int64(i) => *i == 0,
         Value::Float(f) => *f == 0.0,
         other => other.length() == Some(0),
     }
@@ -409,9 +413,7 @@ fn split<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
 
 fn split_list<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let (sep, s) = two_str("splitList", args)?;
-    Ok(Value::List(Rc::new(
-        go_split(&sep, &s).into_iter().map(Value::str).collect(),
-    )))
+    Ok(Value::strings(go_split(&sep, &s)))
 }
 
 fn join<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
@@ -488,9 +490,7 @@ fn sort_alpha<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
         None => vec![strval(&args[0])],
     };
     out.sort();
-    Ok(Value::List(Rc::new(
-        out.into_iter().map(Value::str).collect(),
-    )))
+    Ok(Value::strings(out))
 }
 
 fn dict<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
@@ -522,6 +522,87 @@ fn get<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     Ok(map.get(&key).cloned().unwrap_or(Value::str(String::new())))
 }
 
+/// Sprig's `dig KEY… DEFAULT DICT`: the value at the path of keys, or the
+/// default from where a key is missing; a step that is not a map panics in
+/// Go (a type assertion), reported as the call's error.
+fn dig<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    if args.len() < 3 {
+        return Err(err("dig needs at least three arguments"));
+    }
+    let (dict, rest) = args.split_last().unwrap_or((&args[0], &[]));
+    let (default, keys) = rest.split_last().unwrap_or((&rest[0], &[]));
+    let assert_map = |v: &Value<'a>| -> Result<(), FuncError> {
+        if v.is_map() {
+            Ok(())
+        } else {
+            Err(err(format!(
+                "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                if v.is_nil() { "nil" } else { v.type_name() }
+            )))
+        }
+    };
+    assert_map(dict)?;
+    let mut path = Vec::with_capacity(keys.len());
+    for k in keys {
+        let Value::Str(k) = k else {
+            return Err(err(format!(
+                "interface conversion: interface {{}} is {}, not string",
+                if k.is_nil() { "nil" } else { k.type_name() }
+            )));
+        };
+        path.push(k);
+    }
+    let mut step = dict.clone();
+    for k in path {
+        assert_map(&step)?;
+        match step.get(k) {
+            Some(next) => step = next,
+            None => return Ok(default.clone()),
+        }
+    }
+    Ok(step)
+}
+
+/// Sprig's `slice LIST [START [END]]`, which replaces text/template's own
+/// `slice` in Argo CD's function map: lists only, indexes converted as
+/// Sprig converts numbers, an empty list gives nil, and indexes out of
+/// bounds make Go's `reflect` panic.
+fn slice<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    at_least("slice", args, 1)?;
+    let list = &args[0];
+    let Some(items) = list.items() else {
+        if list.is_nil() {
+            return Err(err(
+                "runtime error: invalid memory address or nil pointer dereference",
+            ));
+        }
+        let kind = match list {
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Float(_) => "float64",
+            Value::Bool(_) => "bool",
+            Value::Str(_) => "string",
+            _ => "map",
+        };
+        return Err(err(format!(
+            "list should be type of slice or array but {kind}"
+        )));
+    };
+    if items.is_empty() {
+        return Ok(Value::Nil);
+    }
+    let start = args.get(1).map_or(0, to_i64);
+    let end = args.get(2).map_or(items.len() as i64, to_i64);
+    if start < 0 || end < start || end > items.len() as i64 {
+        return Err(err("reflect.Value.Slice: slice index out of bounds"));
+    }
+    let part = Rc::new(items[start as usize..end as usize].to_vec());
+    Ok(match list {
+        Value::Typed(_, elem) => Value::Typed(part, *elem),
+        _ => Value::List(part),
+    })
+}
+
 fn has_key<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("hasKey", args, 2)?;
     let map = map_arg("hasKey", &args[0])?;
@@ -536,28 +617,125 @@ fn keys<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
         out.extend(map_arg("keys", a)?.keys().cloned());
     }
     out.sort();
-    Ok(Value::List(Rc::new(
-        out.into_iter().map(Value::str).collect(),
-    )))
+    Ok(Value::strings(out))
 }
 
-/// `encoding/json` escapes HTML characters; serde_json does not.
-fn go_json_escape(s: String) -> String {
-    s.replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+/// `encoding/json`'s text of a float64: shortest digits, plain below 1e21
+/// and from 1e-6, else `1e+21` / `1e-7` (a one-digit negative exponent
+/// without its leading zero).
+pub(crate) fn go_json_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format!("{f:e}");
+        match s.split_once('e') {
+            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+            _ => s,
+        }
+    } else {
+        // Rust prints the shortest digits that read back, never an exponent.
+        format!("{f}")
+    }
+}
+
+/// `json.Marshal` (`indent`: `json.MarshalIndent(v, "", "  ")`): maps
+/// with sorted keys, Go's number texts, `<`, `>`, `&` escaped unless
+/// `!escape_html` (an `Encoder` with `SetEscapeHTML(false)`).
+pub(crate) fn go_json(v: &Value, indent: bool, escape_html: bool) -> String {
+    let mut out = String::new();
+    write_go_json(&mut out, v, indent, escape_html, 0);
+    out
+}
+
+fn write_go_json(out: &mut String, v: &Value, indent: bool, escape_html: bool, depth: usize) {
+    let newline = |out: &mut String, depth: usize| {
+        if indent {
+            out.push('\n');
+            out.push_str(&"  ".repeat(depth));
+        }
+    };
+    if depth > super::MAX_DEPTH {
+        out.push_str("null");
+        return;
+    }
+    match v {
+        Value::Missing | Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&go_json_float(*f)),
+        Value::Str(s) => write_go_json_string(out, s, escape_html),
+        _ if v.is_list() => {
+            let items = v.items().unwrap_or_default();
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_go_json(out, item, indent, escape_html, depth + 1);
+            }
+            if !items.is_empty() {
+                newline(out, depth);
+            }
+            out.push(']');
+        }
+        _ => {
+            let entries = v.entries().unwrap_or_default();
+            out.push('{');
+            for (i, (k, item)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_go_json_string(out, k, escape_html);
+                out.push(':');
+                if indent {
+                    out.push(' ');
+                }
+                write_go_json(out, item, indent, escape_html, depth + 1);
+            }
+            if !entries.is_empty() {
+                newline(out, depth);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// `encoding/json`'s string: `\n`-style escapes for the usual controls,
+/// `\u00XX` for the others, U+2028 and U+2029 always escaped.
+fn write_go_json_string(out: &mut String, s: &str, escape_html: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' if escape_html => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn to_json_fn<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("toJson", args, 1)?;
-    let json = serde_json::to_string(&args[0].to_json(0)).unwrap_or_default();
-    Ok(Value::str(go_json_escape(json)))
+    Ok(Value::str(go_json(&args[0], false, true)))
+}
+
+fn to_raw_json<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    exactly("toRawJson", args, 1)?;
+    Ok(Value::str(go_json(&args[0], false, false)))
 }
 
 fn to_pretty_json<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("toPrettyJson", args, 1)?;
-    let json = serde_json::to_string_pretty(&args[0].to_json(0)).unwrap_or_default();
-    Ok(Value::str(go_json_escape(json)))
+    Ok(Value::str(go_json(&args[0], true, true)))
 }
 
 fn to_string<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
@@ -570,6 +748,11 @@ fn int<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     Ok(Value::Int(to_i64(&args[0])))
 }
 
+fn int64<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
+    exactly("int64", args, 1)?;
+    Ok(Value::Int64(to_i64(&args[0])))
+}
+
 fn atoi<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let s = one_str("atoi", args)?;
     Ok(Value::Int(s.parse::<i64>().unwrap_or(0)))
@@ -578,7 +761,7 @@ fn atoi<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
 fn float64<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("float64", args, 1)?;
     let f = match &args[0] {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Str(s) => s.trim().parse().unwrap_or(0.0),
         Value::Bool(b) => f64::from(u8::from(*b)),
@@ -588,24 +771,26 @@ fn float64<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
 }
 
 fn add<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args.iter().fold(0i64, |a, v| a.wrapping_add(to_i64(v))),
     ))
 }
 
 fn add1<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("add1", args, 1)?;
-    Ok(Value::Int(to_i64(&args[0]).wrapping_add(1)))
+    Ok(Value::Int64(to_i64(&args[0]).wrapping_add(1)))
 }
 
 fn sub<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("sub", args, 2)?;
-    Ok(Value::Int(to_i64(&args[0]).wrapping_sub(to_i64(&args[1]))))
+    Ok(Value::Int64(
+        to_i64(&args[0]).wrapping_sub(to_i64(&args[1])),
+    ))
 }
 
 fn mul<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     at_least("mul", args, 1)?;
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args.iter().fold(1i64, |a, v| a.wrapping_mul(to_i64(v))),
     ))
 }
@@ -614,7 +799,7 @@ fn div<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("div", args, 2)?;
     to_i64(&args[0])
         .checked_div(to_i64(&args[1]))
-        .map(Value::Int)
+        .map(Value::Int64)
         .ok_or_else(|| err("div: runtime error: integer divide by zero"))
 }
 
@@ -622,18 +807,18 @@ fn modulo<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("mod", args, 2)?;
     to_i64(&args[0])
         .checked_rem(to_i64(&args[1]))
-        .map(Value::Int)
+        .map(Value::Int64)
         .ok_or_else(|| err("mod: runtime error: integer divide by zero"))
 }
 
 fn max<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     at_least("max", args, 1)?;
-    Ok(Value::Int(args.iter().map(to_i64).max().unwrap_or(0)))
+    Ok(Value::Int64(args.iter().map(to_i64).max().unwrap_or(0)))
 }
 
 fn min<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     at_least("min", args, 1)?;
-    Ok(Value::Int(args.iter().map(to_i64).min().unwrap_or(0)))
+    Ok(Value::Int64(args.iter().map(to_i64).min().unwrap_or(0)))
 }
 
 fn repeat<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
@@ -667,7 +852,7 @@ fn until_step<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
 fn int_range<'a>(name: &str, start: i64, stop: i64, step: i64) -> Result<Value<'a>, FuncError> {
     let down = stop < start;
     if (down && step >= 0) || (!down && step <= 0) {
-        return Ok(Value::List(Rc::new(Vec::new())));
+        return Ok(Value::Typed(Rc::new(Vec::new()), Elem::Int));
     }
     let count =
         (i128::from(stop) - i128::from(start)).unsigned_abs() / i128::from(step).unsigned_abs();
@@ -683,7 +868,7 @@ fn int_range<'a>(name: &str, start: i64, stop: i64, step: i64) -> Result<Value<'
             None => break,
         }
     }
-    Ok(Value::List(Rc::new(out)))
+    Ok(Value::Typed(Rc::new(out), Elem::Int))
 }
 
 /// Byte index `i` clamped to a character boundary of `s` (Go slices bytes).
@@ -912,7 +1097,8 @@ fn slugify<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
 /// and put back double-quoted.
 fn to_yaml<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     exactly("toYaml", args, 1)?;
-    let mut json = args[0].to_json(0);
+    let mut floats = Vec::new();
+    let mut json = yaml_json(&args[0], &mut floats, 0);
     let mut ambiguous = Vec::new();
     hide_ambiguous(&mut json, &mut ambiguous, 0);
     let mut text = crate::yaml::to_string(&json);
@@ -921,9 +1107,55 @@ fn to_yaml<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
         let quoted = serde_json::to_string(s).unwrap_or_default();
         text = text.replace(&placeholder(i), &quoted);
     }
+    for (i, f) in floats.iter().enumerate().rev() {
+        text = text.replace(&float_placeholder(i), f);
+    }
     Ok(Value::str(
         text.strip_suffix('\n').unwrap_or(&text).to_string(),
     ))
+}
+
+fn float_placeholder(i: usize) -> String {
+    format!("GITOPSE2EFLOATQ{i}Z")
+}
+
+/// The value as `sigs.k8s.io/yaml` writes it: through `encoding/json` and
+/// back through go-yaml v2, so a number whose JSON text is an integer that
+/// fits 64 bits is an integer, and any other a float written as `%v` writes
+/// it (`1e+21`, `1e-07`); those are left as placeholders in `floats`.
+fn yaml_json(v: &Value, floats: &mut Vec<String>, depth: usize) -> serde_json::Value {
+    use serde_json::Value as Json;
+    if depth > super::MAX_DEPTH {
+        return Json::Null;
+    }
+    match v {
+        Value::Float(f) => {
+            let text = go_json_float(*f);
+            if let Ok(i) = text.parse::<i64>() {
+                Json::from(i)
+            } else if let Ok(u) = text.parse::<u64>() {
+                Json::from(u)
+            } else {
+                floats.push(gofmt::float(*f));
+                Json::String(float_placeholder(floats.len() - 1))
+            }
+        }
+        _ if v.is_list() => Json::Array(
+            v.items()
+                .unwrap_or_default()
+                .iter()
+                .map(|i| yaml_json(i, floats, depth + 1))
+                .collect(),
+        ),
+        _ if v.is_map() => Json::Object(
+            v.entries()
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, i)| (k.clone(), yaml_json(i, floats, depth + 1)))
+                .collect(),
+        ),
+        other => other.to_json(depth),
+    }
 }
 
 fn placeholder(i: usize) -> String {
@@ -962,28 +1194,20 @@ fn hide_ambiguous(v: &mut serde_json::Value, found: &mut Vec<String>, depth: usi
 }
 
 /// Whether go-yaml v2 resolves the plain scalar `s` to something other than a
-/// string (YAML 1.1: null, bool incl. yes/no/on/off, int, float, base 60).
+/// string (YAML 1.1: null, bool incl. yes/no/on/off, int, float, timestamp,
+/// base 60), so that it writes the string quoted.
 fn resolves_to_non_string(s: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-        "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
-        ".NaN", ".NAN",
-    ];
-    static NUMBER: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-        Regex::new(concat!(
-            r"^(?:[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*)",
-            r"|[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?",
-            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$"
-        ))
-        .unwrap_or_else(|_| unreachable!("a valid regex"))
-    });
-    WORDS.contains(&s) || NUMBER.is_match(s)
+    !crate::yaml::go_yaml11_plain_is_string(s)
 }
 
 /// The first document of `text` (an empty text is YAML `null`).
-fn parse_yaml(name: &str, text: &str) -> Result<serde_json::Value, FuncError> {
-    let docs = crate::yaml::parse(text).map_err(|e| err(format!("{name}: {e}")))?;
+fn parse_yaml(text: &str) -> Result<serde_json::Value, FuncError> {
+    let docs = crate::yaml::parse_go_yaml(text).map_err(|e| {
+        err(format!(
+            "error converting YAML to JSON: {}",
+            e.go_yaml_text()
+        ))
+    })?;
     Ok(docs
         .into_iter()
         .next()
@@ -993,23 +1217,39 @@ fn parse_yaml(name: &str, text: &str) -> Result<serde_json::Value, FuncError> {
 
 fn from_yaml<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let text = one_str("fromYaml", args)?;
-    match parse_yaml("fromYaml", &text)? {
+    match parse_yaml(&text)? {
         serde_json::Value::Null => Ok(Value::Map(Rc::new(BTreeMap::new()))),
         v @ serde_json::Value::Object(_) => Ok(Value::from_owned_json(v, 0)),
-        _ => Err(err(
-            "fromYaml: error unmarshaling JSON: cannot unmarshal into map[string]interface {}",
-        )),
+        other => Err(err(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go \
+             value of type map[string]interface {{}}",
+            json_kind(&other)
+        ))),
     }
 }
 
 fn from_yaml_array<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
     let text = one_str("fromYamlArray", args)?;
-    match parse_yaml("fromYamlArray", &text)? {
+    match parse_yaml(&text)? {
         serde_json::Value::Null => Ok(Value::List(Rc::new(vec![]))),
         v @ serde_json::Value::Array(_) => Ok(Value::from_owned_json(v, 0)),
-        _ => Err(err(
-            "fromYamlArray: error unmarshaling JSON: cannot unmarshal into []interface {}",
-        )),
+        other => Err(err(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go \
+             value of type []interface {{}}",
+            json_kind(&other)
+        ))),
+    }
+}
+
+/// `encoding/json`'s name for the kind of a JSON value in its errors.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
     }
 }
 
@@ -1200,6 +1440,92 @@ mod tests {
     #[test]
     fn from_yaml_parses_a_mapping() {
         assert_eq!(r("{{ (fromYaml \"a: b\").a }}"), "b");
-        assert_eq!(r("{{ index (fromYamlArray \"[x, y]\") 1 }}"), "y");
+        assert_eq!(r("{{ index (fromYamlArray \"[x, z]\") 1 }}"), "z");
+    }
+
+    #[test]
+    fn from_yaml_reads_yaml_1_1_as_argo_cd_does() {
+        // Go's sigs.k8s.io/yaml (go-yaml v2) gives these, checked with it.
+        assert_eq!(
+            r("{{ fromYamlArray \"[yes, No, ON, off, y, N, '1', 012, 0o12, 1.5e3, -.5, +.5]\" }}"),
+            "[true false true false true false 1 10 10 1500 -0.5 0.5]"
+        );
+        assert_eq!(
+            r(
+                "{{ range $k, $v := fromYaml \"on: 1\\ny: 2\\n1.5: 3\\n10: 4\\ntrue: 6\\n1e3: 7\\n0x10: 8\" }}{{ $k }}={{ $v }};{{ end }}"
+            ),
+            "1.5=3;10=4;1000=7;16=8;true=6;"
+        );
+    }
+
+    #[test]
+    fn to_yaml_and_to_json_write_numbers_as_go_does() {
+        assert_eq!(
+            r("{{ toYaml (list 1.0 2.5 1e21 1e-7 0.000001 100000000000000000000.0) }}"),
+            "- 1\n- 2.5\n- 1e+21\n- 1e-07\n- 1e-06\n- 1e+20"
+        );
+        assert_eq!(
+            r("{{ toJson (list 1e6 1e20 1e21 1e-6 1e-7 -0.0 0.1) }}"),
+            "[1000000,100000000000000000000,1e+21,0.000001,1e-7,-0,0.1]"
+        );
+        assert_eq!(
+            r("{{ toJson \"<a&b> \\u2028\" }}|{{ toRawJson \"<a&b>\" }}"),
+            "\"\\u003ca\\u0026b\\u003e \\u2028\"|\"<a&b>\""
+        );
+        assert_eq!(
+            r("{{ toYaml (list \"2024-01-02\" \"2024-13-45\" \"12:30\" \"1e400\") }}"),
+            "- \"2024-01-02\"\n- 2024-13-45\n- \"12:30\"\n- 1e400"
+        );
+    }
+
+    #[test]
+    fn sprig_functions_return_go_typed_values() {
+        assert_eq!(
+            r(
+                "{{ printf \"%T %T %T %T %T %T\" (add 1 2) (int64 1) (int 1) (until 2) (splitList \",\" \"a\") (list) }}"
+            ),
+            "int64 int64 int []int []string []interface {}"
+        );
+    }
+
+    #[test]
+    fn sprig_slice_replaces_the_builtin() {
+        assert_eq!(
+            r("{{ slice (list 1 2 3) 1 }}|{{ slice (list 1 2 3) \"1\" 2.7 }}"),
+            "[2 3]|[2]"
+        );
+        assert_eq!(r("{{ slice (list) }}"), "<no value>");
+        assert!(
+            r("{{ slice (list 1 2) 2 1 }}")
+                .ends_with("error calling slice: reflect.Value.Slice: slice index out of bounds")
+        );
+        assert!(
+            r("{{ slice \"abc\" 1 }}")
+                .ends_with("error calling slice: list should be type of slice or array but string")
+        );
+    }
+
+    #[test]
+    fn sprig_dig_walks_maps_with_a_default() {
+        let nested = "(dict \"a\" (dict \"b\" (dict \"c\" 1)))";
+        assert_eq!(
+            r(&format!(
+                "{{{{ dig \"a\" \"b\" \"c\" \"none\" {nested} }}}}"
+            )),
+            "1"
+        );
+        assert_eq!(
+            r(&format!("{{{{ dig \"a\" \"x\" \"none\" {nested} }}}}")),
+            "none"
+        );
+        assert!(
+            r(&format!(
+                "{{{{ dig \"a\" \"b\" \"c\" \"d\" \"none\" {nested} }}}}"
+            ))
+            .ends_with(
+                "error calling dig: interface conversion: interface {} is int, not \
+                 map[string]interface {}"
+            )
+        );
     }
 }

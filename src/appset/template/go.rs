@@ -26,13 +26,28 @@
 use serde_json::{Map, Value};
 
 use super::RenderError;
-use super::gotext::{self, ErrorKind, Value as GoValue, exec};
+use super::gotext::{self, ErrorKind, MissingKey, Value as GoValue, exec};
 
-/// Renders `tmpl` with `params` as the dot.
+/// Renders `tmpl` with `params` as the dot; `missing_key_error` is
+/// `missingkey=error`, else `missingkey=default`.
 pub fn render(
     tmpl: &str,
     params: &Map<String, Value>,
     missing_key_error: bool,
+) -> Result<String, RenderError> {
+    let mode = if missing_key_error {
+        MissingKey::Error
+    } else {
+        MissingKey::Invalid
+    };
+    render_with(tmpl, params, mode)
+}
+
+/// Renders `tmpl` with `params` as the dot, under a `missingkey` mode.
+pub fn render_with(
+    tmpl: &str,
+    params: &Map<String, Value>,
+    missing_key: MissingKey,
 ) -> Result<String, RenderError> {
     let parsed = gotext::parse_cached(tmpl);
     let tree = match parsed.as_ref() {
@@ -49,7 +64,7 @@ pub fn render(
         tree,
         gotext::TEMPLATE_NAME,
         GoValue::Params(params),
-        missing_key_error,
+        missing_key,
         &limits,
     )
     .map_err(|e| RenderError {
@@ -120,7 +135,7 @@ mod tests {
         );
         assert_eq!(
             r("{{.metadata.labels}}", json!({"metadata": null})),
-            "ERR: failed to execute go template {{.metadata.labels}}: template: base:1:2: \
+            "ERR: failed to execute go template {{.metadata.labels}}: template: base:1:11: \
              executing \"base\" at <.metadata.labels>: nil pointer evaluating interface {}.labels"
         );
         let err = render("{{.a.b}}", &p(json!({})), true).unwrap_err();
@@ -128,6 +143,34 @@ mod tests {
             err.message.ends_with("map has no entry for key \"a\""),
             "{}",
             err.message
+        );
+    }
+
+    #[test]
+    fn go_chained_field_errors_name_the_chain_position() {
+        // Go gives a chained field the position of its second part: 1:9
+        // and 1:12 as Argo CD reported them (fidelity cases 78 and 105).
+        let err = render("{{ .image.tag }}", &p(json!({"image": {}})), true).unwrap_err();
+        assert!(
+            err.message.contains("template: base:1:9: executing"),
+            "{}",
+            err.message
+        );
+        let err = render(
+            "{{ .metadata.labels.env }}",
+            &p(json!({"metadata": {"labels": {}}})),
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("template: base:1:12: executing"),
+            "{}",
+            err.message
+        );
+        // A field of a map element names the element's type, `interface {}`.
+        assert!(
+            r("{{ .name.first }}", json!({"name": "api"}))
+                .ends_with("at <.name.first>: can't evaluate field first in type interface {}")
         );
     }
 
@@ -316,10 +359,10 @@ mod tests {
         );
         assert_eq!(
             r(
-                "{{ (index .xs 1) }}|{{ len .xs }}|{{ slice .name 0 1 }}|{{ not true }}",
+                "{{ (index .xs 1) }}|{{ len .xs }}|{{ slice .xs 1 2 }}|{{ not true }}",
                 v.clone()
             ),
-            "2|4|a|false"
+            "2|4|[2]|false"
         );
         assert_eq!(
             r(
@@ -452,7 +495,7 @@ mod tests {
                 tree,
                 "base",
                 GoValue::Params(&params),
-                false,
+                MissingKey::Invalid,
                 &gotext::Limits {
                     max_steps,
                     max_output,

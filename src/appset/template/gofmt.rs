@@ -72,8 +72,20 @@ pub fn float(f: f64) -> String {
         };
     }
     // Rust's `{:e}` gives the shortest round-trip digits, e.g. `1.234567e6`.
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    shortest_g(&format!("{f:e}"))
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: [`float`] at float32 precision.
+pub fn float32(f: f32) -> String {
+    if !f.is_finite() || f == 0.0 {
+        return float(f64::from(f));
+    }
+    shortest_g(&format!("{f:e}"))
+}
+
+/// The `%g` form of shortest digits written as Rust's `{:e}` writes them.
+fn shortest_g(sci: &str) -> String {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let negative = mantissa.starts_with('-');
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();

@@ -23,22 +23,78 @@ pub struct Options {
     pub go_template: bool,
     /// `missingkey=error` among the options (the last `missingkey=` wins, as in Go).
     pub missing_key_error: bool,
+    /// `missingkey=zero` is the last `missingkey=` option.
+    pub missing_key_zero: bool,
+    /// Some option is not one Go's `Template.Option` knows: Go panics when
+    /// Argo CD first renders a Go template, and that panic is all Argo CD
+    /// reports ([`unrecognized_option`]).
+    pub bad_option: bool,
+    /// Some option that does not start with `missingkey=` is unknown: these
+    /// panic even where Argo CD replaces the `missingkey` options by its own
+    /// (generator `values` under a matrix or merge).
+    pub bad_other_option: bool,
 }
 
 impl Options {
     pub fn new(go_template: bool, go_template_options: &[String]) -> Self {
-        let mut missing_key_error = false;
+        let mut o = Options {
+            go_template,
+            ..Options::default()
+        };
         for opt in go_template_options {
-            if let Some(mode) = opt.trim().strip_prefix("missingkey=") {
-                missing_key_error = mode == "error";
+            match opt.strip_prefix("missingkey=") {
+                Some("error") => (o.missing_key_error, o.missing_key_zero) = (true, false),
+                Some("zero") => (o.missing_key_error, o.missing_key_zero) = (false, true),
+                Some("default" | "invalid") => {
+                    (o.missing_key_error, o.missing_key_zero) = (false, false);
+                }
+                Some(_) => o.bad_option = true,
+                None => {
+                    o.bad_option = true;
+                    o.bad_other_option = true;
+                }
             }
         }
+        o
+    }
+
+    /// The options Argo CD pre-resolves generator `values` with: the
+    /// `missingkey` ones replaced by `missingkey=error`.
+    pub fn strict(self) -> Self {
         Options {
-            go_template,
-            missing_key_error,
+            missing_key_error: self.go_template || self.missing_key_error,
+            missing_key_zero: !self.go_template && self.missing_key_zero,
+            bad_option: self.bad_other_option,
+            ..self
+        }
+    }
+
+    fn missing_key(self) -> gotext::MissingKey {
+        if self.missing_key_error {
+            gotext::MissingKey::Error
+        } else if self.missing_key_zero {
+            gotext::MissingKey::Zero
+        } else {
+            gotext::MissingKey::Invalid
         }
     }
 }
+
+/// What Go's `Template.Option` panics with for the first option it does not
+/// know (`""` included), as Argo CD reports it; `None` when all are known.
+pub fn unrecognized_option(go_template_options: &[String]) -> Option<String> {
+    go_template_options
+        .iter()
+        .find_map(|opt| match opt.strip_prefix("missingkey=") {
+            _ if opt.is_empty() => Some("empty option string".to_string()),
+            Some("error" | "zero" | "default" | "invalid") => None,
+            _ => Some(format!("unrecognized option: {opt}")),
+        })
+}
+
+/// The message [`replace`] fails with under an unknown option; the
+/// expansion then reports [`unrecognized_option`] instead of anything else.
+pub const BAD_OPTION: &str = "Go's text/template panics on an unknown goTemplateOptions entry";
 
 /// A template that cannot be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +131,19 @@ pub fn replace(
     opts: Options,
 ) -> Result<String, RenderError> {
     if opts.go_template {
-        go::render(tmpl, params, opts.missing_key_error)
+        if opts.bad_option {
+            return Err(RenderError::new(BAD_OPTION));
+        }
+        go::render_with(tmpl, params, opts.missing_key())
     } else {
         fast::render(tmpl, params).map_err(RenderError::new)
     }
+}
+
+/// `json.Marshal` of a JSON-decoded value, as Go writes it: keys sorted at
+/// every level, `<`, `>`, `&` escaped, numbers as float64s are written.
+pub fn go_json(v: &Value) -> String {
+    funcs::go_json(&gotext::Value::from_json(v), false, true)
 }
 
 /// Deepest nesting rendered; deeper input is reported, not recursed into.
@@ -167,6 +232,66 @@ mod tests {
         assert!(!o.missing_key_error);
         let o = Options::new(true, &["missingkey=error".into()]);
         assert!(o.missing_key_error);
+    }
+
+    #[test]
+    fn options_unknown_ones_are_what_go_panics_on() {
+        let opts = |o: &[&str]| o.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for (given, want) in [
+            (
+                opts(&["missingkey=bogus"]),
+                Some("unrecognized option: missingkey=bogus"),
+            ),
+            (
+                opts(&[" missingkey=error"]),
+                Some("unrecognized option:  missingkey=error"),
+            ),
+            (opts(&["missingkey=zero", ""]), Some("empty option string")),
+            (opts(&["missingkey=invalid", "missingkey=zero"]), None),
+        ] {
+            assert_eq!(unrecognized_option(&given).as_deref(), want);
+            assert_eq!(Options::new(true, &given).bad_option, want.is_some());
+        }
+        // Argo CD replaces the missingkey options when it pre-resolves
+        // generator values: only other unknown options panic there.
+        assert!(
+            !Options::new(true, &opts(&["missingkey=bogus"]))
+                .strict()
+                .bad_option
+        );
+        assert!(Options::new(true, &opts(&["bogus"])).strict().bad_option);
+        let bad = Options::new(true, &opts(&["missingkey=bogus"]));
+        assert_eq!(
+            replace("x", &Map::new(), bad).unwrap_err().message,
+            BAD_OPTION
+        );
+        // fasttemplate never looks at the options.
+        let fast = Options::new(false, &opts(&["missingkey=bogus"]));
+        assert_eq!(replace("x", &Map::new(), fast).unwrap(), "x");
+    }
+
+    #[test]
+    fn options_missingkey_zero_makes_a_field_of_a_missing_key_fail() {
+        let o = Options::new(true, &["missingkey=zero".into()]);
+        let params = p(json!({"name": "a"}));
+        assert_eq!(replace("{{ .missing }}", &params, o).unwrap(), "<no value>");
+        assert!(
+            replace("{{ .absent.sub }}", &params, o)
+                .unwrap_err()
+                .message
+                .ends_with("at <.absent.sub>: nil pointer evaluating interface {}.sub")
+        );
+        // A variable holds the invalid value again (Go unwraps the nil
+        // interface a pipeline gives): no error.
+        assert_eq!(
+            replace("{{ $x := .absent }}{{ $x.sub }}", &params, o).unwrap(),
+            "<no value>"
+        );
+        let default = Options::new(true, &[]);
+        assert_eq!(
+            replace("{{ .absent.sub }}", &params, default).unwrap(),
+            "<no value>"
+        );
     }
 
     #[test]

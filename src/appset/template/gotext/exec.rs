@@ -5,8 +5,6 @@
 //! output budget. Either running out ends the execution with an error that
 //! names the limit, so no template can run for long or fill memory.
 
-use std::rc::Rc;
-
 use super::fmt as gofmt;
 use super::parse::{Arg, Branch, Cmd, Node, Num, Pipe, Tree, arg_string, cmd_string};
 use super::value::Value;
@@ -41,6 +39,19 @@ pub struct ExecError {
     pub message: String,
 }
 
+/// Go's `missingkey` option: what a map index with no such key gives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MissingKey {
+    /// `default`/`invalid`: the invalid value (`<no value>`).
+    #[default]
+    Invalid,
+    /// `zero`: the map's zero element, a nil `interface {}` (it prints
+    /// `<no value>` too, but a field of it is a nil-pointer error).
+    Zero,
+    /// `error`: an execution error.
+    Error,
+}
+
 pub struct Limits {
     pub max_steps: u64,
     pub max_output: usize,
@@ -64,7 +75,7 @@ struct State<'t, 'a> {
     steps: u64,
     limits: &'t Limits,
     depth: usize,
-    missing_key_error: bool,
+    missing_key: MissingKey,
 }
 
 /// Executes `tree` with `dot`.
@@ -72,7 +83,7 @@ pub fn execute<'a>(
     tree: &Tree,
     tree_name: &str,
     dot: Value<'a>,
-    missing_key_error: bool,
+    missing_key: MissingKey,
     limits: &Limits,
 ) -> R<String> {
     let mut s = State {
@@ -84,7 +95,7 @@ pub fn execute<'a>(
         steps: 0,
         limits,
         depth: 0,
-        missing_key_error,
+        missing_key,
     };
     s.walk_list(&dot, &tree.root)?;
     Ok(s.out)
@@ -294,7 +305,7 @@ impl<'t, 'a> State<'t, 'a> {
                     .into_iter()
                     .map(|(k, e)| (Value::str(k), e))
                     .collect();
-            } else if let Value::Int(n) = v {
+            } else if let Some(n) = v.as_int() {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.error(
                         b.pos,
@@ -306,7 +317,11 @@ impl<'t, 'a> State<'t, 'a> {
                 if u64::try_from(n).unwrap_or(u64::MAX) > self.limits.max_steps {
                     return Err(self.step_limit());
                 }
-                iterations = (0..n).map(|i| (Value::Int(i), Value::Int(i))).collect();
+                let typed = |i: i64| match v {
+                    Value::Int64(_) => Value::Int64(i),
+                    _ => Value::Int(i),
+                };
+                iterations = (0..n).map(|i| (typed(i), typed(i))).collect();
             } else if !v.is_nil() {
                 return Err(self.error(
                     b.pos,
@@ -406,7 +421,13 @@ impl<'t, 'a> State<'t, 'a> {
         let mut value: Option<Value<'a>> = None;
         for cmd in &pipe.cmds {
             let v = self.eval_command(dot, cmd, value.take())?;
-            value = Some(v);
+            // Go takes an `interface {}` result apart ("lovely!"): a nil one
+            // becomes the invalid value, which a later field access does not
+            // fail on.
+            value = Some(match v {
+                Value::Nil => Value::Missing,
+                v => v,
+            });
         }
         Ok(value.unwrap_or(Value::Missing))
     }
@@ -502,7 +523,9 @@ impl<'t, 'a> State<'t, 'a> {
     ) -> R<Value<'a>> {
         for (i, name) in fields.iter().enumerate() {
             let args = has_args && i + 1 == fields.len();
-            receiver = self.eval_field(receiver, name, node, pos, args)?;
+            // A field of a map element: Go's receiver is the element as an
+            // `interface {}`, and errors name that type.
+            receiver = self.eval_field(receiver, name, node, pos, args, i > 0)?;
         }
         Ok(receiver)
     }
@@ -514,10 +537,11 @@ impl<'t, 'a> State<'t, 'a> {
         node: &'t Arg,
         pos: usize,
         has_args: bool,
+        from_map: bool,
     ) -> R<Value<'a>> {
         match &receiver {
             Value::Missing => {
-                if self.missing_key_error {
+                if self.missing_key == MissingKey::Error {
                     return Err(self.error_kind(
                         ErrorKind::MissingKey,
                         pos,
@@ -542,19 +566,27 @@ impl<'t, 'a> State<'t, 'a> {
                 }
                 match r.get(name) {
                     Some(v) => Ok(v),
-                    None if self.missing_key_error => Err(self.error_kind(
+                    None if self.missing_key == MissingKey::Error => Err(self.error_kind(
                         ErrorKind::MissingKey,
                         pos,
                         At::Arg(node),
                         format!("map has no entry for key {name:?}"),
                     )),
+                    None if self.missing_key == MissingKey::Zero => Ok(Value::Nil),
                     None => Ok(Value::Missing),
                 }
             }
             r => Err(self.error(
                 pos,
                 At::Arg(node),
-                format!("can't evaluate field {name} in type {}", r.type_name()),
+                format!(
+                    "can't evaluate field {name} in type {}",
+                    if from_map {
+                        "interface {}"
+                    } else {
+                        r.type_name()
+                    }
+                ),
             )),
         }
     }
@@ -721,7 +753,9 @@ fn too_large(v: &Value<'_>) -> bool {
         }
         *budget -= cost;
         match v {
-            Value::List(items) => items.iter().all(|i| fits(i, budget, depth + 1)),
+            Value::List(items) | Value::Typed(items, _) => {
+                items.iter().all(|i| fits(i, budget, depth + 1))
+            }
             Value::Map(m) => m.values().all(|i| fits(i, budget, depth + 1)),
             _ => true,
         }
@@ -762,7 +796,6 @@ fn builtin<'a>(name: &str, args: &[Value<'a>]) -> Option<Result<Value<'a>, Strin
                 .ok_or_else(|| format!("len of type {}", v.type_name())),
         }),
         "index" => at_least(1).and_then(|()| index(&args[0], &args[1..])),
-        "slice" => at_least(1).and_then(|()| slice(&args[0], &args[1..])),
         "eq" => at_least(1).and_then(|()| eq(&args[0], &args[1..]).map(Value::Bool)),
         "ne" => want(2).and_then(|()| eq(&args[0], &args[1..]).map(|b| Value::Bool(!b))),
         "lt" => want(2).and_then(|()| less(&args[0], &args[1]).map(Value::Bool)),
@@ -802,7 +835,7 @@ fn eval_args(args: &[Value<'_>]) -> String {
 
 fn index_arg(i: &Value<'_>, len: usize) -> Result<usize, String> {
     let x = match i {
-        Value::Int(x) => *x,
+        Value::Int(x) | Value::Int64(x) => *x,
         v if v.is_nil() => return Err("cannot index slice/array with nil".into()),
         v => {
             return Err(format!(
@@ -854,44 +887,6 @@ fn index<'a>(item: &Value<'a>, indexes: &[Value<'a>]) -> Result<Value<'a>, Strin
     Ok(item)
 }
 
-fn slice<'a>(item: &Value<'a>, indexes: &[Value<'a>]) -> Result<Value<'a>, String> {
-    if item.is_nil() {
-        return Err("slice of untyped nil".into());
-    }
-    if indexes.len() > 3 {
-        return Err(format!("too many slice indexes: {}", indexes.len()));
-    }
-    let len = match item {
-        Value::Str(s) => {
-            if indexes.len() == 3 {
-                return Err("cannot 3-index slice a string".into());
-            }
-            s.len()
-        }
-        v if v.is_list() => v.length().unwrap_or(0),
-        v => return Err(format!("can't slice item of type {}", v.type_name())),
-    };
-    let mut idx = [0usize, len, len];
-    for (k, i) in indexes.iter().enumerate() {
-        idx[k] = index_arg(i, len)?;
-    }
-    if idx[0] > idx[1] {
-        return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]));
-    }
-    if indexes.len() == 3 && idx[1] > idx[2] {
-        return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
-    }
-    Ok(match item {
-        Value::Str(s) => match s.get(idx[0]..idx[1]) {
-            Some(part) => Value::str(part),
-            None => Value::str(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]])),
-        },
-        v => Value::List(Rc::new(
-            v.items().unwrap_or_default()[idx[0]..idx[1]].to_vec(),
-        )),
-    })
-}
-
 #[derive(PartialEq, Eq, Clone, Copy)]
 enum Basic {
     Invalid,
@@ -906,7 +901,7 @@ fn basic(v: &Value<'_>) -> Basic {
     match v {
         Value::Missing | Value::Nil => Basic::Invalid,
         Value::Bool(_) => Basic::Bool,
-        Value::Int(_) => Basic::Int,
+        Value::Int(_) | Value::Int64(_) => Basic::Int,
         Value::Float(_) => Basic::Float,
         Value::Str(_) => Basic::Str,
         _ => Basic::Other,
@@ -928,7 +923,7 @@ fn eq(a: &Value<'_>, others: &[Value<'_>]) -> Result<bool, String> {
         } else {
             match (a, b) {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
+                (x, y) if k1 == Basic::Int => x.as_int() == y.as_int(),
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Str(x), Value::Str(y)) => x == y,
                 _ if k1 == Basic::Invalid => true,
@@ -959,7 +954,7 @@ fn less(a: &Value<'_>, b: &Value<'_>) -> Result<bool, String> {
         return Err("incompatible types for comparison".into());
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        (x, y) if k1 == Basic::Int => x.as_int() < y.as_int(),
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::Str(x), Value::Str(y)) => x < y,
         _ => false,

@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-pub use exec::{ErrorKind, ExecError, Limits};
+pub use exec::{ErrorKind, ExecError, Limits, MissingKey};
+pub use fmt::go_quote;
 pub use parse::{ParseError, Tree};
 pub use value::Value;
 

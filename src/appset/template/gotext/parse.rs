@@ -560,14 +560,16 @@ impl Parser<'_> {
         while self.peek().kind == Kind::Field {
             fields.push(self.next().val[1..].to_string());
         }
+        // Go rebuilds a chained field or variable at the chain's position
+        // (its second part), which execution errors then name.
         Ok(Some(match node {
-            Arg::Field(pos, mut f) => {
+            Arg::Field(_, mut f) => {
                 f.extend(fields);
-                Arg::Field(pos, f)
+                Arg::Field(chain_pos, f)
             }
-            Arg::Variable(pos, name, mut f) => {
+            Arg::Variable(_, name, mut f) => {
                 f.extend(fields);
-                Arg::Variable(pos, name, f)
+                Arg::Variable(chain_pos, name, f)
             }
             Arg::Bool(..) | Arg::Str(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                 return Err(self.error(format!("unexpected . after term {:?}", arg_string(&node))));

@@ -24,10 +24,18 @@ pub enum Value<'a> {
     /// A nil interface (JSON `null`).
     Nil,
     Bool(bool),
+    /// Go's `int` (constants, `len`, `int`, `atoi`).
     Int(i64),
+    /// Go's `int64` (Sprig's arithmetic and `int64`): prints as an `int`,
+    /// only its `%T` differs.
+    Int64(i64),
     Float(f64),
     Str(Cow<'a, str>),
+    /// A `[]interface {}`.
     List(Rc<Vec<Value<'a>>>),
+    /// A typed slice a function returns (`[]string`, `[]int`): its elements
+    /// are not interfaces (`%#v`, `%T`).
+    Typed(Rc<Vec<Value<'a>>>, Elem),
     Map(Rc<BTreeMap<String, Value<'a>>>),
     /// An array or object of the parameters.
     Json(&'a Json),
@@ -35,7 +43,30 @@ pub enum Value<'a> {
     Params(&'a serde_json::Map<String, Json>),
 }
 
+/// The element type of a [`Value::Typed`] slice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elem {
+    Str,
+    Int,
+}
+
 impl<'a> Value<'a> {
+    /// A `[]string`.
+    pub fn strings(items: impl IntoIterator<Item = String>) -> Value<'static> {
+        Value::Typed(
+            Rc::new(items.into_iter().map(Value::str).collect()),
+            Elem::Str,
+        )
+    }
+
+    /// An integer of either Go type.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     pub fn str(s: impl Into<String>) -> Value<'static> {
         Value::Str(Cow::Owned(s.into()))
     }
@@ -83,7 +114,7 @@ impl<'a> Value<'a> {
         match self {
             Value::Missing | Value::Nil => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
-            Value::Int(i) => Json::from(*i),
+            Value::Int(i) | Value::Int64(i) => Json::from(*i),
             Value::Float(f) => {
                 if f.fract() == 0.0 && f.abs() < 9.0e15 {
                     Json::from(*f as i64)
@@ -92,7 +123,11 @@ impl<'a> Value<'a> {
                 }
             }
             Value::Str(s) => Json::String(s.to_string()),
-            Value::List(_) | Value::Map(_) | Value::Json(_) | Value::Params(_) => {
+            Value::List(_)
+            | Value::Typed(..)
+            | Value::Map(_)
+            | Value::Json(_)
+            | Value::Params(_) => {
                 if let Some(items) = self.items() {
                     Json::Array(items.iter().map(|i| i.to_json(depth + 1)).collect())
                 } else {
@@ -118,7 +153,10 @@ impl<'a> Value<'a> {
     }
 
     pub fn is_list(&self) -> bool {
-        matches!(self, Value::List(_) | Value::Json(Json::Array(_)))
+        matches!(
+            self,
+            Value::List(_) | Value::Typed(..) | Value::Json(Json::Array(_))
+        )
     }
 
     pub fn is_map(&self) -> bool {
@@ -131,7 +169,7 @@ impl<'a> Value<'a> {
     /// The elements of a list.
     pub fn items(&self) -> Option<Vec<Value<'a>>> {
         match self {
-            Value::List(items) => Some(items.as_ref().clone()),
+            Value::List(items) | Value::Typed(items, _) => Some(items.as_ref().clone()),
             Value::Json(Json::Array(items)) => Some(items.iter().map(Value::from_json).collect()),
             _ => None,
         }
@@ -140,7 +178,7 @@ impl<'a> Value<'a> {
     /// Element `i` of a list.
     pub fn item(&self, i: usize) -> Option<Value<'a>> {
         match self {
-            Value::List(items) => items.get(i).cloned(),
+            Value::List(items) | Value::Typed(items, _) => items.get(i).cloned(),
             Value::Json(Json::Array(items)) => items.get(i).map(Value::from_json),
             _ => None,
         }
@@ -184,7 +222,7 @@ impl<'a> Value<'a> {
     pub fn length(&self) -> Option<usize> {
         match self {
             Value::Str(s) => Some(s.len()),
-            Value::List(items) => Some(items.len()),
+            Value::List(items) | Value::Typed(items, _) => Some(items.len()),
             Value::Map(m) => Some(m.len()),
             Value::Json(Json::Array(items)) => Some(items.len()),
             Value::Params(m) => Some(m.len()),
@@ -199,8 +237,11 @@ impl<'a> Value<'a> {
             Value::Missing | Value::Nil => "<nil>",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
+            Value::Typed(_, Elem::Str) => "[]string",
+            Value::Typed(_, Elem::Int) => "[]int",
             Value::List(_) | Value::Json(Json::Array(_)) => "[]interface {}",
             Value::Map(_) | Value::Json(_) | Value::Params(_) => "map[string]interface {}",
         }
@@ -211,7 +252,7 @@ impl<'a> Value<'a> {
         match self {
             Value::Missing | Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.is_empty(),
             other => other.length().unwrap_or(0) > 0,
@@ -230,10 +271,10 @@ impl<'a> Value<'a> {
         match (self, other) {
             (Value::Missing | Value::Nil, Value::Missing | Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
-            (a, b) if a.is_list() && b.is_list() => {
+            (a, b) if a.is_list() && b.is_list() && a.type_name() == b.type_name() => {
                 let (x, y) = (a.items().unwrap_or_default(), b.items().unwrap_or_default());
                 x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.deep_eq_at(q, depth + 1))
             }
@@ -269,10 +310,10 @@ impl<'a> Value<'a> {
             Value::Missing => out.push_str("<invalid reflect.Value>"),
             Value::Nil => out.push_str("<nil>"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
             Value::Float(f) => out.push_str(&gofmt::float(*f)),
             Value::Str(s) => out.push_str(s),
-            Value::Json(Json::Array(_)) | Value::List(_) => {
+            Value::Json(Json::Array(_)) | Value::List(_) | Value::Typed(..) => {
                 out.push('[');
                 for (i, item) in self.items().unwrap_or_default().iter().enumerate() {
                     if i > 0 {
