@@ -13,8 +13,8 @@ use std::rc::Rc;
 use std::sync::LazyLock;
 
 use super::gofmt;
-use super::gotext::Value;
 use super::gotext::value::Elem;
+use super::gotext::{Value, go_quote};
 
 /// A function's error: Go's text/template reports it as `error calling NAME: …`.
 type FuncError = String;
@@ -257,27 +257,6 @@ fn quote<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
         .map(|v| go_quote(&strval(v)))
         .collect();
     Ok(Value::str(parts.join(" ")))
-}
-
-/// Go's `%q` for printable text.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn squote<'a>(args: &[Value<'a>]) -> Result<Value<'a>, FuncError> {
@@ -1279,6 +1258,15 @@ mod tests {
         assert_eq!(
             r("{{ ternary \"a\" \"b\" true }}{{ true | ternary \"c\" \"d\" }}"),
             "ac"
+        );
+    }
+
+    #[test]
+    fn sprig_quote_escapes_as_go_percent_q() {
+        // Sprig's quote is fmt.Sprintf("%q"): strconv.Quote's named escapes.
+        assert_eq!(
+            r("{{ quote \"a\\ab\\bc\\fd\\ve\\x01\\\"\" }}"),
+            "\"a\\ab\\bc\\fd\\ve\\x01\\\"\""
         );
     }
 
