@@ -639,16 +639,7 @@ fn strconv_float(x: f64, verb: char, prec: Option<usize>) -> String {
         'e' | 'E' => {
             let s = match prec {
                 Some(p) => exp_form(x, p),
-                None => {
-                    let s = format!("{x:e}");
-                    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-                    let e: i32 = e.parse().unwrap_or(0);
-                    format!(
-                        "{m}e{}{:02}",
-                        if e < 0 { '-' } else { '+' },
-                        e.unsigned_abs()
-                    )
-                }
+                None => go_exponent(&format!("{x:e}")),
             };
             if verb == 'E' { s.to_uppercase() } else { s }
         }
@@ -798,8 +789,13 @@ fn exp_form(f: f64, prec: usize) -> String {
     if !f.is_finite() {
         return gofmt::float(f);
     }
-    let s = format!("{f:.prec$e}");
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    go_exponent(&format!("{f:.prec$e}"))
+}
+
+/// Rust's `{:e}` text (`1e6`, `1.5e-7`) in Go's form: the exponent signed
+/// and at least two digits (`1e+06`, `1.5e-07`).
+fn go_exponent(rust: &str) -> String {
+    let (mantissa, exp) = rust.split_once('e').unwrap_or((rust, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     format!(
         "{mantissa}e{}{:02}",
