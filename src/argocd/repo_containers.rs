@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use testcontainers::core::{CopyDataSource, ExecCommand};
+use testcontainers::core::CopyDataSource;
 use testcontainers::runners::AsyncRunner as _;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt as _};
 
@@ -229,24 +229,30 @@ impl RepoServer for NetworkContainers {
             let Some(container) = self.containers.get(*index) else {
                 continue;
             };
+            // `docker exec`: the Docker engine the containers run on (the
+            // same one testcontainers reaches), one argument vector each.
             for argv in switch.commands(dir) {
-                let failed = |why: String| RepoError::Switch {
-                    dir: PathBuf::from(dir),
-                    source: why.into(),
-                };
-                let run = container.exec(ExecCommand::new(argv.clone()));
-                let mut result = tokio::time::timeout(EXEC_TIMEOUT, run)
-                    .await
-                    .map_err(|_| failed(format!("`{}` did not end within {EXEC_TIMEOUT:?}", argv.join(" "))))?
-                    .map_err(|e| failed(e.to_string()))?;
-                let stderr = result.stderr_to_vec().await.unwrap_or_default();
-                let code = result.exit_code().await.map_err(|e| failed(e.to_string()))?;
-                if code != Some(0) {
-                    return Err(failed(format!(
-                        "`{}` exited with {code:?}: {}",
-                        argv.join(" "),
-                        String::from_utf8_lossy(&stderr).trim()
-                    )));
+                let exec = crate::process::Cmd::new("docker")
+                    .args(["exec", container.id()])
+                    .args(&argv);
+                match tokio::time::timeout(EXEC_TIMEOUT, exec.output()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        return Err(RepoError::Switch {
+                            dir: PathBuf::from(dir),
+                            source: Box::new(e),
+                        });
+                    }
+                    Err(_) => {
+                        return Err(RepoError::Switch {
+                            dir: PathBuf::from(dir),
+                            source: format!(
+                                "`{}` did not end within {EXEC_TIMEOUT:?}",
+                                argv.join(" ")
+                            )
+                            .into(),
+                        });
+                    }
                 }
             }
         }
