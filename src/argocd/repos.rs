@@ -173,7 +173,8 @@ impl RepoServer for Loopback {
     ) -> Result<String, RepoError> {
         if !chart {
             let (url, switch) = staged::git_staged(previous, next, dest).await?;
-            self.switches.push((dest.canonicalize().unwrap_or(dest.into()), switch));
+            self.switches
+                .push((dest.canonicalize().unwrap_or(dest.into()), switch));
             return Ok(url);
         }
         let (dir, switch) = staged::helm_staged(previous, next, dest, &self.helm).await?;
@@ -370,8 +371,8 @@ pub(super) async fn charts_in(src: &Path, helm: &Path) -> Result<Vec<ChartDir>, 
                 chart: dir.clone(),
                 source,
             })?;
-        let (name, version) =
-            chart_metadata(&shown).ok_or_else(|| RepoError::ChartMetadata { chart: dir.clone() })?;
+        let (name, version) = chart_metadata(&shown)
+            .ok_or_else(|| RepoError::ChartMetadata { chart: dir.clone() })?;
         charts.push(ChartDir { dir, name, version });
     }
     Ok(charts)
@@ -565,7 +566,7 @@ fn file_url(path: &Path) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::argocd::static_server::tests::get;
 
@@ -755,7 +756,7 @@ mod tests {
     }
 
     /// The toolchain's helm, if it has been built.
-    fn toolchain_helm() -> Option<PathBuf> {
+    pub(crate) fn toolchain_helm() -> Option<PathBuf> {
         let cache = std::env::var_os("GITOPS_E2E_CACHE")
             .map(PathBuf::from)
             .or_else(|| {

@@ -237,7 +237,10 @@ fn same_dir(a: &Path, b: &Path) -> io::Result<bool> {
     }
     for name in left {
         let (x, y) = (a.join(&name), b.join(&name));
-        let (mx, my) = (std::fs::symlink_metadata(&x)?, std::fs::symlink_metadata(&y)?);
+        let (mx, my) = (
+            std::fs::symlink_metadata(&x)?,
+            std::fs::symlink_metadata(&y)?,
+        );
         let same = if mx.is_dir() && my.is_dir() {
             same_dir(&x, &y)?
         } else if mx.is_symlink() && my.is_symlink() {
@@ -379,5 +382,57 @@ mod tests {
         write(&b, "templates/d.yaml", "kind: Deployment\n");
         write(&b, "templates/extra.yaml", "");
         assert!(!same_dir(&a, &b).unwrap());
+    }
+
+    /// A copy of the lesson's chart at `version`, with `extra` appended to its values.
+    fn chart(root: &Path, version: &str, extra: &str) -> PathBuf {
+        let lesson = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lesson/charts");
+        let dest = root.join(version);
+        std::fs::create_dir_all(&dest).unwrap();
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(lesson.join("fastapi-agent"))
+            .arg(&dest)
+            .status()
+            .unwrap();
+        let dir = dest.join("fastapi-agent");
+        let meta = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap();
+        std::fs::write(
+            dir.join("Chart.yaml"),
+            meta.replace("version: 0.1.0", &format!("version: {version}")),
+        )
+        .unwrap();
+        let values = std::fs::read_to_string(dir.join("values.yaml")).unwrap();
+        std::fs::write(dir.join("values.yaml"), values + extra).unwrap();
+        dest
+    }
+
+    #[tokio::test]
+    #[ignore = "live: needs helm from the toolchain (make toolchain); make test runs it when ready"]
+    async fn helm_lists_the_new_version_only_after_the_switch() {
+        let helm = super::super::repos::tests::toolchain_helm().expect("helm is built");
+        let dir = tempfile::tempdir().unwrap();
+        let old = chart(dir.path(), "0.1.0", "");
+        let new = chart(dir.path(), "0.2.0", "logLevel: info\n");
+        let dest = dir.path().join("served");
+        let (served, switch) = helm_staged(&old, &new, &dest, &helm).await.unwrap();
+        assert_eq!(switch, Switch::Helm);
+        let index = std::fs::read_to_string(served.join("index.yaml")).unwrap();
+        assert!(index.contains("version: 0.1.0"), "{index}");
+        assert!(!index.contains("version: 0.2.0"), "{index}");
+        switch_local(&served, &switch).await.unwrap();
+        let index = std::fs::read_to_string(served.join("index.yaml")).unwrap();
+        assert!(index.contains("version: 0.1.0"), "{index}");
+        assert!(index.contains("version: 0.2.0"), "{index}");
+        assert!(index.contains("- next/fastapi-agent-0.2.0.tgz"), "{index}");
+        assert!(!served.join(NEXT_INDEX).exists());
+
+        // The same version with other content is refused, naming the chart.
+        let changed = chart(&dir.path().join("changed"), "0.1.0", "logLevel: info\n");
+        let err = helm_staged(&old, &changed, &dir.path().join("again"), &helm)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chart `fastapi-agent` 0.1.0 differs"), "{err}");
     }
 }

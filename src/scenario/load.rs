@@ -609,7 +609,10 @@ fn check_upgrade(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadErro
         if !seen.insert(repo.url.as_str()) {
             return Err(ctx.error(
                 value_pos(doc, &pointer),
-                format!("duplicate repository url `{}` in `spec.upgrade.repos`", repo.url),
+                format!(
+                    "duplicate repository url `{}` in `spec.upgrade.repos`",
+                    repo.url
+                ),
                 None,
             ));
         }
