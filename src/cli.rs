@@ -184,8 +184,23 @@ pub struct RunArgs {
     /// ApplicationSet is applied, besides the scenario's `images` (repeatable).
     #[arg(long = "load-image", value_name = "IMAGE")]
     pub load_images: Vec<String>,
+    /// Test an upgrade: deploy the ApplicationSet and every `repos` path as
+    /// they are at this git ref (branch, tag or commit of the checkout that
+    /// holds the scenario), wait until Synced and Healthy, then switch to the
+    /// working copy; the diff step shows what the upgrade changes
+    /// (overrides `spec.upgrade`).
+    #[arg(long, value_name = "REF", value_parser = parse_ref)]
+    pub upgrade_from: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+fn parse_ref(text: &str) -> Result<String, String> {
+    if crate::scenario::plausible_ref(text) {
+        Ok(text.to_string())
+    } else {
+        Err("not a git ref: a branch, tag or commit, e.g. `main`, `v1.2.0` or `HEAD~1`".into())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -84,6 +84,7 @@ pub fn scenario_for(appset_file: &Path, dir: &Path) -> Result<String, Error> {
             images: Vec::new(),
             fixtures: BTreeMap::new(),
             application_set: relative(appset_file, dir).display().to_string(),
+            upgrade: None,
             expect: Expect {
                 applications: Some(expected),
                 findings: Vec::new(),

@@ -17,6 +17,7 @@ use crate::plan::Plan;
 use crate::provider::Provisioned;
 use crate::scenario::Loaded;
 use crate::steps::count;
+use crate::steps::upgrade::Before;
 
 /// One running cluster of the scenario.
 #[derive(Clone)]
@@ -43,6 +44,9 @@ pub struct Live {
     /// How long Argo CD may take to react to what the run applied
     /// (`timeouts.setup`).
     pub setup_timeout: Duration,
+    /// An upgrade: what the previous release left, once it is deployed and
+    /// the repositories switched to the working copy.
+    pub before: Option<Before>,
 }
 
 /// An environment error: the call that failed and where.
@@ -90,7 +94,12 @@ impl Live {
     /// The ApplicationSet as it is applied: in Argo CD's namespace, remote
     /// repository URLs replaced by the local ones serving them.
     pub fn appset_to_apply(&self) -> Value {
-        let mut appset = self.plan.appset.value.clone();
+        self.to_apply(&self.plan.appset.value)
+    }
+
+    /// An ApplicationSet manifest as it is applied (see [`Self::appset_to_apply`]).
+    pub fn to_apply(&self, manifest: &Value) -> Value {
+        let mut appset = manifest.clone();
         if let Some(meta) = appset.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("namespace".into(), json!(self.namespace));
         }

@@ -127,6 +127,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
             patches: args.kind_patches.clone(),
         },
         load_images: args.load_images.clone(),
+        upgrade_from: args.upgrade_from.clone(),
     }
 }
 

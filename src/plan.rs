@@ -118,6 +118,16 @@ pub fn plan_file(file: &Path) -> Result<Plan, Error> {
     })
 }
 
+/// An upgrade's previous ApplicationSet: read, and expanded for the
+/// scenario's clusters as the one under test is. Its findings are not the
+/// run's subject, so it is not linted.
+pub fn previous_appset(file: &Path, env: &Environment) -> Result<(Document, Expansion), Error> {
+    let appset = single_appset(file, read_documents(file)?)?;
+    let expansion = appset::expand(&appset.value, env);
+    check_limit(file, &appset, &expansion)?;
+    Ok((appset, expansion))
+}
+
 /// Lints manifests: every ApplicationSet is expanded (with only the local
 /// cluster known) and linted with what it generates; every Application is
 /// linted as it is.

@@ -292,6 +292,44 @@ mod kind_tier {
 
     #[test]
     #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+    fn lesson_upgrade_rolls_out_the_new_chart_on_real_pods() {
+        require_kind!();
+        let r = run_kind("scenarios/lesson/04-upgrade.yaml", &[], &[]);
+        assert_eq!(r.code, 0, "{}", r.explain());
+        for app in [
+            "fastapi-agent-dev",
+            "fastapi-agent-staging",
+            "fastapi-agent-prod",
+        ] {
+            let moved = r
+                .checks("diff")
+                .iter()
+                .find(|c| c["application"] == app && c["name"] == "upgrade")
+                .and_then(|c| c["detail"].as_str())
+                .map(str::to_string);
+            assert_eq!(moved.as_deref(), Some("0.1.0 → 0.2.0"), "{}", r.explain());
+        }
+        for step in ["sync", "assert"] {
+            assert!(
+                r.failures(step).is_empty(),
+                "{step}: {:?}",
+                r.failures(step)
+            );
+        }
+        // The upgraded pods pass their new readinessProbe and answer.
+        let probes = r
+            .checks("assert")
+            .iter()
+            .filter(|c| {
+                c["name"].as_str().is_some_and(|n| n.contains("/healthz"))
+                    && c["outcome"]["status"] == "passed"
+            })
+            .count();
+        assert_eq!(probes, 3, "{}", r.explain());
+    }
+
+    #[test]
+    #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
     fn failure_scenarios_fail_at_the_same_steps_as_on_kwok() {
         require_kind!();
         let r = run_kind("tests/e2e/wrong-replicas.yaml", &[], &[]);

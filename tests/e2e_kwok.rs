@@ -1224,3 +1224,194 @@ fn parts_below(path: &std::path::Path, base: &std::path::Path) -> Option<Vec<Str
             .collect(),
     )
 }
+
+/// The detail of a step's check named `name` of `application`.
+fn detail<'a>(r: &'a RunResult, step: &str, application: &str, name: &str) -> &'a str {
+    r.step(step)["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["application"] == application && c["name"] == name)
+        .and_then(|c| c["detail"].as_str())
+        .unwrap_or_else(|| panic!("no {step} check `{application}: {name}`\n{}", r.stdout))
+}
+
+#[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
+fn lesson_upgrade_shows_what_the_chart_upgrade_changes_in_each_environment() {
+    require_toolchain!();
+    let before = harness_processes();
+    let r = run("scenarios/lesson/04-upgrade.yaml");
+    assert_eq!(r.code, 0, "{}", r.explain());
+    let phases = r.report["phases"].to_string();
+    assert!(phases.contains("previous release deployed"), "{phases}");
+    for (app, level) in [
+        ("fastapi-agent-dev", "debug"),
+        ("fastapi-agent-staging", "info"),
+        ("fastapi-agent-prod", "warning"),
+    ] {
+        assert_eq!(detail(&r, "diff", app, "upgrade"), "0.1.0 → 0.2.0");
+        let deployment = detail(&r, "diff", app, "Deployment agents/fastapi-agent");
+        assert!(
+            deployment.starts_with("changed by the upgrade\n--- previous release\n+++ upgraded"),
+            "{app}: {deployment}"
+        );
+        for line in [
+            "+        - name: LOG_LEVEL",
+            &format!("+          value: {level}"),
+            "+        readinessProbe:",
+            "+            path: /healthz",
+        ] {
+            assert!(
+                deployment.contains(line),
+                "{app}: no `{line}` in\n{deployment}"
+            );
+        }
+        assert_eq!(
+            detail(&r, "diff", app, "Service agents/fastapi-agent"),
+            "unchanged by the upgrade"
+        );
+    }
+    assert!(r.failures("sync").is_empty(), "{:?}", r.failures("sync"));
+    assert!(
+        r.failures("assert").is_empty(),
+        "{:?}",
+        r.failures("assert")
+    );
+    assert!(
+        r.stderr
+            .contains("previous release: fastapi-agent-prod Synced and Healthy at 0.1.0"),
+        "{}",
+        r.stderr
+    );
+    assert_no_process_left(&before);
+}
+
+/// A checkout with a git-served repository whose previous commit deploys
+/// 2 replicas and whose working copy 3, with a new label.
+fn upgrade_checkout(dir: &std::path::Path) {
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .current_dir(dir)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .status()
+            .expect("git")
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let deployment = |replicas: u32, label: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: agent\n  labels: {{app: agent{label}}}\n\
+             spec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: agent}}}}\n  template:\n    \
+             metadata: {{labels: {{app: agent}}}}\n    spec:\n      containers:\n        - name: agent\n          \
+             image: busybox:1.37\n"
+        )
+    };
+    write(
+        "scenario.yaml",
+        "apiVersion: gitops-e2e/v1alpha1\nkind: Scenario\nmetadata: {name: git-upgrade}\nspec:\n  \
+         provider: kwok\n  clusters: [{name: dev}]\n  argocd: {cluster: dev}\n  repos:\n    \
+         - {url: 'https://git.example.com/agents.git', path: repo}\n  applicationSet: appset.yaml\n  \
+         expect:\n    applications:\n      agent-dev:\n        cluster: dev\n        namespace: agents\n        \
+         deployments: {agent: {replicas: 3}}\n  timeouts: {sync: 2m, setup: 3m}\n",
+    );
+    write(
+        "appset.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: agents}\nspec:\n  \
+         goTemplate: true\n  generators: [{list: {elements: [{env: dev}]}}]\n  template:\n    \
+         metadata: {name: 'agent-{{ .env }}'}\n    spec:\n      project: default\n      source:\n        \
+         repoURL: https://git.example.com/agents.git\n        targetRevision: main\n        path: agent\n      \
+         destination: {server: 'https://kubernetes.default.svc', namespace: agents}\n      \
+         syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}\n",
+    );
+    write("repo/agent/deployment.yaml", &deployment(2, ""));
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "release 1"]);
+    write(
+        "repo/agent/deployment.yaml",
+        &deployment(3, ", tier: agents"),
+    );
+    git(&["commit", "-q", "-am", "release 2"]);
+}
+
+#[test]
+#[ignore = "live: needs the toolchain (make toolchain); make test runs it when ready"]
+fn upgrade_from_a_git_ref_serves_the_previous_commit_first_then_the_working_copy() {
+    require_toolchain!();
+    let checkout = tempfile::tempdir().unwrap();
+    upgrade_checkout(checkout.path());
+    let scenario = checkout.path().join("scenario.yaml");
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let json = checkout.path().join("report.json");
+    let tmp = private_tmp(checkout.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .arg("run")
+        .arg(&scenario)
+        .args(["--upgrade-from", "HEAD~1", "--json"])
+        .arg(&json)
+        .env("CI", "true")
+        .env("TMPDIR", &tmp)
+        .output()
+        .expect("gitops-e2e runs");
+    let r = RunResult {
+        code: out.status.code().unwrap_or(-1),
+        report: std::fs::read_to_string(&json)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: Duration::ZERO,
+    };
+    assert_eq!(r.code, 0, "{}", r.explain());
+    assert!(run_dirs(&tmp).is_empty(), "run directories left behind");
+    let revisions = detail(&r, "diff", "agent-dev", "upgrade");
+    let (from, to) = revisions.split_once(" → ").expect("from → to");
+    assert!(
+        from.len() == 7 && to.len() == 7 && from != to,
+        "{revisions}"
+    );
+    let deployment = detail(&r, "diff", "agent-dev", "Deployment agents/agent");
+    for line in ["-  replicas: 2", "+  replicas: 3", "+    tier: agents"] {
+        assert!(deployment.contains(line), "no `{line}` in\n{deployment}");
+    }
+    assert!(
+        r.failures("assert").is_empty(),
+        "{:?}",
+        r.failures("assert")
+    );
+    assert!(r.stderr.contains("`HEAD~1` ("), "{}", r.stderr);
+
+    // A ref the checkout does not have: refused before any cluster.
+    let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+        .current_dir(root())
+        .arg("run")
+        .arg(&scenario)
+        .args(["--upgrade-from", "v9.9.9"])
+        .env("CI", "true")
+        .env("TMPDIR", &tmp)
+        .output()
+        .expect("gitops-e2e runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`v9.9.9` is not a commit of the checkout"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("clusters up"), "{stderr}");
+}

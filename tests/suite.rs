@@ -88,17 +88,18 @@ fn a_directory_and_a_file_run_as_one_suite_with_one_combined_report() {
             "scenarios/lesson/01-first-draft.yaml",
             "scenarios/lesson/02-refined.yaml",
             "scenarios/lesson/03-constraints.yaml",
+            "scenarios/lesson/04-upgrade.yaml",
             "tests/e2e/wrong-replicas.yaml",
         ]
     );
-    assert_eq!(report["summary"]["scenarios"], 4, "{report:#}");
-    assert_eq!(report["summary"]["stopped"], 4, "{report:#}");
+    assert_eq!(report["summary"]["scenarios"], 5, "{report:#}");
+    assert_eq!(report["summary"]["stopped"], 5, "{report:#}");
     assert_eq!(report["summary"]["exit_code"], 3, "{report:#}");
     for s in report["scenarios"].as_array().unwrap() {
         assert_eq!(s["stopped"]["kind"], "environment", "{s:#}");
     }
     let junit = std::fs::read_to_string(&junit).unwrap();
-    assert_eq!(junit.matches("<testsuite ").count(), 4, "{junit}");
+    assert_eq!(junit.matches("<testsuite ").count(), 5, "{junit}");
     assert!(
         junit.contains(r#"<testsuite name="e2e-wrong-replicas""#),
         "{junit}"
@@ -107,7 +108,7 @@ fn a_directory_and_a_file_run_as_one_suite_with_one_combined_report() {
     assert!(md.contains("| ⚠️ | `e2e-wrong-replicas` |"), "{md}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("STOPPED: 0 of 4 scenarios passed, 0 failed, 4 stopped"),
+        stdout.contains("STOPPED: 0 of 5 scenarios passed, 0 failed, 5 stopped"),
         "{stdout}"
     );
 }

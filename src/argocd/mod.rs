@@ -12,6 +12,7 @@
 //! - [`proxy`]: an HTTP CONNECT proxy that tunnels a production cluster URL
 //!   to the local API server that plays it.
 //! - [`repos`]: local directories served as git or Helm chart repositories.
+//! - [`staged`]: an upgrade's two releases of a repository, and the switch.
 //! - [`static_server`]: the small file server behind a Helm repository.
 //! - [`api`]: argocd-server's REST API (generation, managed resources).
 
@@ -26,6 +27,7 @@ pub mod proxy;
 pub mod repo_containers;
 pub mod repos;
 pub mod resources;
+pub mod staged;
 pub mod static_server;
 
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ use testcontainers::runners::AsyncRunner as _;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt as _};
 
 use super::repos::{RepoError, RepoServer, git_repository, index_charts, package_charts};
+use super::staged::{self, Switch};
 
 /// The image serving Helm chart repositories, and its `httpd`.
 pub const HTTP_IMAGE: (&str, &str) = ("docker.io/library/busybox", "1.37");
@@ -58,6 +59,9 @@ pub struct NetworkContainers {
     network: String,
     run_id: String,
     containers: Vec<ContainerAsync<GenericImage>>,
+    /// Staged repositories: the index of the container serving each, the
+    /// directory there, and the switch.
+    switches: Vec<(usize, &'static str, Switch)>,
 }
 
 impl NetworkContainers {
@@ -70,6 +74,7 @@ impl NetworkContainers {
             network: network.to_string(),
             run_id: run_id.to_string(),
             containers: Vec::new(),
+            switches: Vec::new(),
         }
     }
 
@@ -133,28 +138,26 @@ async fn wait_listening(addr: SocketAddr) -> bool {
     false
 }
 
-#[async_trait::async_trait]
-impl RepoServer for NetworkContainers {
-    async fn serve(&mut self, src: &Path, dest: &Path, chart: bool) -> Result<String, RepoError> {
-        let serve_error = |e: ContainerError| RepoError::Container(Box::new(e));
-        if chart {
-            let (dest, _) = package_charts(src, dest, &self.helm).await?;
-            // Relative chart URLs: the server's address is known only once it runs.
-            index_charts(&dest, &self.helm, None).await?;
-            let addr = self
-                .start(
-                    "Helm repository",
-                    HTTP_IMAGE,
-                    &["busybox", "httpd", "-f", "-p", "8080", "-h", "/srv/www"],
-                    &dest,
-                    "/srv/www",
-                    HTTP_PORT,
-                )
-                .await
-                .map_err(serve_error)?;
-            return Ok(format!("http://{addr}"));
-        }
-        git_repository(src, dest).await?;
+impl NetworkContainers {
+    /// Serves the chart repository in `dir` (relative chart URLs) from an
+    /// `httpd` container.
+    async fn start_helm(&mut self, dir: &Path) -> Result<String, RepoError> {
+        let addr = self
+            .start(
+                "Helm repository",
+                HTTP_IMAGE,
+                &["busybox", "httpd", "-f", "-p", "8080", "-h", HELM_DIR],
+                dir,
+                HELM_DIR,
+                HTTP_PORT,
+            )
+            .await
+            .map_err(serve_error)?;
+        Ok(format!("http://{addr}"))
+    }
+
+    /// Serves the git repository in `dir` from a `git daemon` container.
+    async fn start_git(&mut self, dir: &Path) -> Result<String, RepoError> {
         let (name, tag) = self.git_image.clone();
         let addr = self
             .start(
@@ -171,21 +174,101 @@ impl RepoServer for NetworkContainers {
                     "--port=9418",
                     "/srv/git",
                 ],
-                dest,
-                "/srv/git/repo",
+                dir,
+                GIT_DIR,
                 GIT_PORT,
             )
             .await
             .map_err(serve_error)?;
         Ok(format!("git://{addr}/repo"))
     }
+}
+
+/// Where a container serves its repository from.
+const HELM_DIR: &str = "/srv/www";
+const GIT_DIR: &str = "/srv/git/repo";
+
+fn serve_error(e: ContainerError) -> RepoError {
+    RepoError::Container(Box::new(e))
+}
+
+#[async_trait::async_trait]
+impl RepoServer for NetworkContainers {
+    async fn serve(&mut self, src: &Path, dest: &Path, chart: bool) -> Result<String, RepoError> {
+        if chart {
+            let (dest, _) = package_charts(src, dest, &self.helm).await?;
+            // Relative chart URLs: the server's address is known only once it runs.
+            index_charts(&dest, &self.helm, None).await?;
+            return self.start_helm(&dest).await;
+        }
+        git_repository(src, dest).await?;
+        self.start_git(dest).await
+    }
+
+    async fn serve_staged(
+        &mut self,
+        previous: &Path,
+        next: &Path,
+        dest: &Path,
+        chart: bool,
+    ) -> Result<String, RepoError> {
+        let (url, dir, switch) = if chart {
+            let (dir, switch) = staged::helm_staged(previous, next, dest, &self.helm).await?;
+            (self.start_helm(&dir).await?, HELM_DIR, switch)
+        } else {
+            let (_, switch) = staged::git_staged(previous, next, dest).await?;
+            (self.start_git(dest).await?, GIT_DIR, switch)
+        };
+        self.switches
+            .push((self.containers.len().saturating_sub(1), dir, switch));
+        Ok(url)
+    }
+
+    async fn advance(&mut self) -> Result<(), RepoError> {
+        for (index, dir, switch) in &self.switches {
+            let Some(container) = self.containers.get(*index) else {
+                continue;
+            };
+            // `docker exec`: the Docker engine the containers run on (the
+            // same one testcontainers reaches), one argument vector each.
+            for argv in switch.commands(dir) {
+                let exec = crate::process::Cmd::new("docker")
+                    .args(["exec", container.id()])
+                    .args(&argv);
+                match tokio::time::timeout(EXEC_TIMEOUT, exec.output()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        return Err(RepoError::Switch {
+                            dir: PathBuf::from(dir),
+                            source: Box::new(e),
+                        });
+                    }
+                    Err(_) => {
+                        return Err(RepoError::Switch {
+                            dir: PathBuf::from(dir),
+                            source: format!(
+                                "`{}` did not end within {EXEC_TIMEOUT:?}",
+                                argv.join(" ")
+                            )
+                            .into(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 
     async fn stop(&mut self) {
+        self.switches.clear();
         for container in self.containers.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(30), container.rm()).await;
         }
     }
 }
+
+/// How long one command inside a serving container may take.
+const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::process::{Cmd, ProcessError};
 
+use super::staged::{self, Switch};
 use super::static_server::{ServeError, StaticServer};
 
 /// Author, committer and dates of the one commit: fixed, so the same
@@ -23,6 +24,16 @@ const GIT_NAME: &str = "gitops-e2e";
 const GIT_EMAIL: &str = "gitops-e2e@localhost";
 const GIT_DATE: &str = "2000-01-01T00:00:00Z";
 const GIT_MESSAGE: &str = "gitops-e2e: local repository";
+/// `git commit` of everything staged, with the one message.
+pub(super) const COMMIT: [&str; 7] = [
+    "commit",
+    "-q",
+    "--allow-empty",
+    "--no-verify",
+    "--no-gpg-sign",
+    "-m",
+    GIT_MESSAGE,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -69,6 +80,24 @@ pub enum RepoError {
         #[source]
         source: ProcessError,
     },
+    #[error(
+        "chart `{chart}` {version} differs between the previous release (`{}`) and the \
+         working copy (`{}`) but keeps its version: Argo CD caches a chart by its version, \
+         so the upgrade would not be seen; give the working copy a new `version` in Chart.yaml",
+        previous.display(), next.display()
+    )]
+    SameVersion {
+        chart: String,
+        version: String,
+        previous: PathBuf,
+        next: PathBuf,
+    },
+    #[error("cannot switch the repository served from `{}` to the working copy", dir.display())]
+    Switch {
+        dir: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(transparent)]
     Serve(#[from] ServeError),
     #[error(transparent)]
@@ -83,6 +112,20 @@ pub trait RepoServer: Send {
     /// new directory of the run's for what is served.
     async fn serve(&mut self, src: &Path, dest: &Path, chart: bool) -> Result<String, RepoError>;
 
+    /// An upgrade: serves `previous` now and `next` after [`Self::advance`],
+    /// from one URL (`crate::argocd::staged`).
+    async fn serve_staged(
+        &mut self,
+        previous: &Path,
+        next: &Path,
+        dest: &Path,
+        chart: bool,
+    ) -> Result<String, RepoError>;
+
+    /// Switches every repository served by [`Self::serve_staged`] to its
+    /// working copy.
+    async fn advance(&mut self) -> Result<(), RepoError>;
+
     /// Stops serving.
     async fn stop(&mut self);
 }
@@ -92,6 +135,9 @@ pub trait RepoServer: Send {
 pub struct Loopback {
     helm: PathBuf,
     helm_repos: Vec<HelmRepo>,
+    /// Staged repositories: their servers, and where and how to switch them.
+    staged_servers: Vec<StaticServer>,
+    switches: Vec<(PathBuf, Switch)>,
 }
 
 impl Loopback {
@@ -100,6 +146,8 @@ impl Loopback {
         Self {
             helm,
             helm_repos: Vec::new(),
+            staged_servers: Vec::new(),
+            switches: Vec::new(),
         }
     }
 }
@@ -116,8 +164,38 @@ impl RepoServer for Loopback {
         Ok(url)
     }
 
+    async fn serve_staged(
+        &mut self,
+        previous: &Path,
+        next: &Path,
+        dest: &Path,
+        chart: bool,
+    ) -> Result<String, RepoError> {
+        if !chart {
+            let (url, switch) = staged::git_staged(previous, next, dest).await?;
+            self.switches
+                .push((dest.canonicalize().unwrap_or(dest.into()), switch));
+            return Ok(url);
+        }
+        let (dir, switch) = staged::helm_staged(previous, next, dest, &self.helm).await?;
+        let server = StaticServer::start(&dir).await?;
+        let url = server.url();
+        self.staged_servers.push(server);
+        self.switches.push((dir, switch));
+        Ok(url)
+    }
+
+    async fn advance(&mut self) -> Result<(), RepoError> {
+        for (dir, switch) in &self.switches {
+            staged::switch_local(dir, switch).await?;
+        }
+        Ok(())
+    }
+
     async fn stop(&mut self) {
         self.helm_repos.clear();
+        self.staged_servers.clear();
+        self.switches.clear();
     }
 }
 
@@ -193,15 +271,7 @@ pub async fn git_repository(src: &Path, dest: &Path) -> Result<String, RepoError
     let steps: [&[&str]; 4] = [
         &["init", "-q", "-b", "main"],
         &["add", "-A"],
-        &[
-            "commit",
-            "-q",
-            "--allow-empty",
-            "--no-verify",
-            "--no-gpg-sign",
-            "-m",
-            GIT_MESSAGE,
-        ],
+        &COMMIT,
         &["branch", "master"],
     ];
     for args in steps {
@@ -212,7 +282,7 @@ pub async fn git_repository(src: &Path, dest: &Path) -> Result<String, RepoError
 
 /// `git` run on the repository in `dest` only: the user's configuration,
 /// hooks and any `GIT_DIR` in the environment do not apply.
-fn git(dest: &Path) -> Cmd {
+pub(super) fn git(dest: &Path) -> Cmd {
     let git_dir = dest.join(".git");
     Cmd::new("git")
         .current_dir(dest)
@@ -268,36 +338,61 @@ pub async fn package_charts(
     dest: &Path,
     helm: &Path,
 ) -> Result<(PathBuf, Vec<(String, String)>), RepoError> {
-    check_source(src).await?;
-    let charts = find_charts(src).await?;
+    let charts = charts_in(src, helm).await?;
     let dest = prepare_dest(dest).await?;
     let mut packaged = Vec::with_capacity(charts.len());
-    for chart in &charts {
-        let helm_error = |action, source| RepoError::Helm {
-            action,
-            chart: chart.clone(),
-            source,
-        };
-        let shown = Cmd::new(helm)
-            .args(["show", "chart"])
-            .arg(chart)
-            .output()
-            .await
-            .map_err(|e| helm_error("read", e))?;
-        let metadata = chart_metadata(&shown).ok_or_else(|| RepoError::ChartMetadata {
-            chart: chart.clone(),
-        })?;
-        Cmd::new(helm)
-            .arg("package")
-            .arg(chart)
-            .arg("-d")
-            .arg(&dest)
-            .output()
-            .await
-            .map_err(|e| helm_error("package", e))?;
-        packaged.push(metadata);
+    for chart in charts {
+        package(&chart.dir, &dest, helm).await?;
+        packaged.push((chart.name, chart.version));
     }
     Ok((dest, packaged))
+}
+
+/// A chart directory and the name and version its `Chart.yaml` gives.
+#[derive(Debug, Clone)]
+pub(super) struct ChartDir {
+    pub dir: PathBuf,
+    pub name: String,
+    pub version: String,
+}
+
+/// The chart `src`, or every chart directly below it, with its metadata.
+pub(super) async fn charts_in(src: &Path, helm: &Path) -> Result<Vec<ChartDir>, RepoError> {
+    check_source(src).await?;
+    let mut charts = Vec::new();
+    for dir in find_charts(src).await? {
+        let shown = Cmd::new(helm)
+            .args(["show", "chart"])
+            .arg(&dir)
+            .output()
+            .await
+            .map_err(|source| RepoError::Helm {
+                action: "read",
+                chart: dir.clone(),
+                source,
+            })?;
+        let (name, version) = chart_metadata(&shown)
+            .ok_or_else(|| RepoError::ChartMetadata { chart: dir.clone() })?;
+        charts.push(ChartDir { dir, name, version });
+    }
+    Ok(charts)
+}
+
+/// `helm package CHART -d DEST`.
+pub(super) async fn package(chart: &Path, dest: &Path, helm: &Path) -> Result<(), RepoError> {
+    Cmd::new(helm)
+        .arg("package")
+        .arg(chart)
+        .arg("-d")
+        .arg(dest)
+        .output()
+        .await
+        .map_err(|source| RepoError::Helm {
+            action: "package",
+            chart: chart.to_path_buf(),
+            source,
+        })?;
+    Ok(())
 }
 
 /// Writes `dest/index.yaml` for the charts packaged there; their URLs are
@@ -368,7 +463,7 @@ fn chart_metadata(shown: &str) -> Option<(String, String)> {
     Some((field("name")?, field("version")?))
 }
 
-async fn check_source(src: &Path) -> Result<(), RepoError> {
+pub(super) async fn check_source(src: &Path) -> Result<(), RepoError> {
     match tokio::fs::metadata(src).await {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(RepoError::Source {
@@ -391,7 +486,7 @@ async fn check_source(src: &Path) -> Result<(), RepoError> {
 
 /// Creates `dest` if needed; it must end up an empty directory. Returns its
 /// canonical path.
-async fn prepare_dest(dest: &Path) -> Result<PathBuf, RepoError> {
+pub(super) async fn prepare_dest(dest: &Path) -> Result<PathBuf, RepoError> {
     let dest_error = |problem, source| RepoError::Dest {
         path: dest.to_owned(),
         problem,
@@ -418,7 +513,7 @@ async fn prepare_dest(dest: &Path) -> Result<PathBuf, RepoError> {
 
 /// Copies the tree `src` into `dest` (an existing directory), leaving out
 /// every `.git`. Symbolic links are copied as links, never followed.
-async fn copy_tree(src: &Path, dest: &Path) -> Result<(), RepoError> {
+pub(super) async fn copy_tree(src: &Path, dest: &Path) -> Result<(), RepoError> {
     let path = src.to_owned();
     let (src, dest) = (src.to_owned(), dest.to_owned());
     tokio::task::spawn_blocking(move || copy_dir(&src, &dest))
@@ -471,7 +566,7 @@ fn file_url(path: &Path) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::argocd::static_server::tests::get;
 
@@ -661,7 +756,7 @@ mod tests {
     }
 
     /// The toolchain's helm, if it has been built.
-    fn toolchain_helm() -> Option<PathBuf> {
+    pub(crate) fn toolchain_helm() -> Option<PathBuf> {
         let cache = std::env::var_os("GITOPS_E2E_CACHE")
             .map(PathBuf::from)
             .or_else(|| {

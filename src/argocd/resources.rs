@@ -169,12 +169,18 @@ pub struct ApplicationStatus {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct SyncStatus {
     /// `Synced`, `OutOfSync` or `Unknown`.
     pub status: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub revision: String,
+    /// A multi-source Application's revisions, one per source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// The sources and destination the status was computed for.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub compared_to: Value,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -175,7 +175,7 @@ pub fn server_and_name(out: &mut Emitter<'_>, t: &Target<'_>) {
             severity: Severity::Error,
             application: t.application(),
             message: format!(
-                "Application `{}` sets both `destination.server` and `destination.name`; Argo CD \
+                "Application `{}`: sets both `destination.server` and `destination.name`; Argo CD \
                  rejects it (\"application destination can't have both name and server defined\")",
                 t.name
             ),
@@ -210,7 +210,7 @@ pub fn namespace_mismatch(out: &mut Emitter<'_>, t: &Target<'_>) {
             out,
             "/spec/destination",
             format!(
-                "Application `{}` has no `destination.namespace`: resources without a namespace of \
+                "Application `{}`: no `destination.namespace`; resources without a namespace of \
                  their own land in whatever namespace the cluster defaults to",
                 t.name
             ),
@@ -221,7 +221,7 @@ pub fn namespace_mismatch(out: &mut Emitter<'_>, t: &Target<'_>) {
             out,
             "/spec/destination/namespace",
             format!(
-                "Application `{}` deploys into the system namespace `{ns}`",
+                "Application `{}`: deploys into the system namespace `{ns}`",
                 t.name
             ),
             "deploy workloads into their own namespace; `argocd` holds Argo CD itself and \

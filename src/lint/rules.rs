@@ -685,6 +685,24 @@ mod tests {
         assert!(unused.is_empty(), "RULES entries nothing emits: {unused:?}");
     }
 
+    /// A finding about one Application starts "Application `NAME`: ", which
+    /// grouping strips to show one finding per mistake.
+    #[test]
+    fn every_application_message_starts_with_the_prefix_grouping_strips() {
+        let opening = Regex::new(r#""Application `\{[^}]*\}`(.)"#).unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lint");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for c in opening.captures_iter(&text) {
+                seen += 1;
+                assert_eq!(&c[1], ":", "{}: {}", path.display(), &c[0]);
+            }
+        }
+        assert!(seen >= 8, "the scan found only {seen} messages");
+    }
+
     #[test]
     fn every_explanation_is_complete_and_its_right_example_is_yaml() {
         for r in RULES {

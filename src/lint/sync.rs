@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::util::{PROD_WORDS, dotted, has_word, scalar_text};
+use super::util::{PROD_WORDS, dotted, scalar_text, words};
 use super::{Draft, Emitter, Severity, Target};
 
 /// Why an Application looks like production, if it does.
@@ -16,16 +16,19 @@ fn production_evidence(t: &Target<'_>) -> Option<String> {
         ("destination server", t.str_at("/spec/destination/server")),
         ("destination name", t.str_at("/spec/destination/name")),
     ];
+    // The word, not the whole value: a finding grouped over several
+    // Applications reads true for each of them.
+    let word = |s: &str| words(s).find(|w| PROD_WORDS.contains(&w.as_str()));
     for (what, text) in checks {
-        if let Some(text) = text.filter(|s| has_word(s, PROD_WORDS)) {
-            return Some(format!("its {what} is `{text}`"));
+        if let Some(w) = text.and_then(word) {
+            return Some(format!("its {what} has the word `{w}`"));
         }
     }
     let params = t.params.and_then(Value::as_object)?;
     params.iter().find_map(|(k, v)| {
         v.as_str()
-            .filter(|s| has_word(s, PROD_WORDS))
-            .map(|s| format!("its parameter `{k}` is `{s}`"))
+            .and_then(word)
+            .map(|w| format!("its parameter `{k}` has the word `{w}`"))
     })
 }
 
@@ -58,7 +61,7 @@ pub fn prod_auto_prune(out: &mut Emitter<'_>, t: &Target<'_>) {
             severity: Severity::Error,
             application: t.application(),
             message: format!(
-                "Application `{}` looks like production ({evidence}) and syncs automatically with \
+                "Application `{}`: looks like production ({evidence}) and syncs automatically with \
                  `prune: true`: a commit that drops a resource deletes it from production with \
                  nobody reviewing the diff",
                 t.name

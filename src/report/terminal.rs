@@ -191,10 +191,17 @@ fn phases(out: &mut String, report: &Report) {
         return;
     }
     let _ = writeln!(out, "\nTimings:");
+    let width = report
+        .phases
+        .iter()
+        .map(|p| p.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
     for phase in &report.phases {
         let _ = writeln!(
             out,
-            "  {:24} {:>8.1} s",
+            "  {:width$} {:>8.1} s",
             phase.name,
             phase.duration.as_secs_f64()
         );

@@ -16,6 +16,7 @@ mod seams;
 mod session;
 #[cfg(test)]
 mod tests;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -64,6 +65,9 @@ pub struct RunOptions {
     /// Keep the environment for the next run with the same key, and use a
     /// kept one ([`reuse`]).
     pub reuse: bool,
+    /// Deploy the release at this git ref first, then upgrade to the working
+    /// copy (overrides `spec.upgrade`).
+    pub upgrade_from: Option<String>,
 }
 
 /// The end of a run: its report (always) and, when the run could not reach
@@ -219,6 +223,8 @@ pub struct Runner<'a> {
     argocd_api: Option<crate::argocd::api::ApiAccess>,
     urls: UrlMap,
     live: Option<Live>,
+    /// An upgrade's previous release, read before anything starts.
+    previous: Option<upgrade::Previous>,
 }
 
 impl<'a> Runner<'a> {
@@ -248,6 +254,7 @@ impl<'a> Runner<'a> {
             argocd_api: None,
             urls: UrlMap::default(),
             live: None,
+            previous: None,
         }
     }
 
@@ -352,6 +359,7 @@ impl<'a> Runner<'a> {
     /// Clusters and Argo CD, repositories, cluster registrations: then the
     /// steps get their view of it all.
     async fn setup(&mut self) -> Result<(), Error> {
+        self.read_previous_release().await?;
         self.check_kept_environment().await?;
         self.clusters_and_argocd().await?;
         self.record_baseline().await?;
@@ -362,7 +370,61 @@ impl<'a> Runner<'a> {
         self.phase("repositories served", async |r| r.serve_repos().await)
             .await?;
         self.phase("clusters registered", async |r| r.register_clusters().await)
+            .await?;
+        if self.previous.is_some() {
+            self.phase("previous release deployed", async |r| {
+                r.deploy_previous().await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// An upgrade (`spec.upgrade` or `--upgrade-from`): its previous release
+    /// is read, and exported from git if it comes from a ref.
+    async fn read_previous_release(&mut self) -> Result<(), Error> {
+        let from = match &self.opts.upgrade_from {
+            Some(r) => Some(crate::scenario::UpgradeFrom::Ref(r.clone())),
+            None => self.loaded.upgrade.clone(),
+        };
+        let Some(from) = from else {
+            return Ok(());
+        };
+        let previous = upgrade::resolve(&self.loaded, &from, self.dir.path()).await?;
+        self.sink.emit(Event::Note(format!(
+            "upgrade: the previous release ({}) deploys first, then the working copy",
+            previous.label
+        )));
+        self.previous = Some(previous);
+        Ok(())
+    }
+
+    /// The previous release, Synced and Healthy, recorded; then every
+    /// repository switches to the working copy.
+    async fn deploy_previous(&mut self) -> Result<(), Error> {
+        let (Some(previous), Some(live)) = (&self.previous, &self.live) else {
+            return Ok(());
+        };
+        let before = crate::steps::upgrade::deploy_previous(
+            live,
+            &previous.appset,
+            &previous.expansion,
+            &previous.label,
+            self.sink,
+        )
+        .await?;
+        self.seams
+            .repos
+            .advance()
             .await
+            .map_err(|e| env_error("cannot switch the repositories to the working copy", e))?;
+        self.sink.emit(Event::Note(
+            "upgrade: the repositories now serve the working copy".into(),
+        ));
+        if let Some(live) = &mut self.live {
+            live.before = Some(before);
+        }
+        Ok(())
     }
 
     /// `--reuse` with a kept environment: it is used only if every cluster
@@ -606,12 +668,17 @@ impl<'a> Runner<'a> {
         for (i, (repo, path)) in repos.iter().zip(self.loaded.repo_paths.iter()).enumerate() {
             let dest = self.dir.path().join(format!("repos/{i}"));
             let chart = uses_chart(&self.plan, &repo.url);
-            let local = self
-                .seams
-                .repos
-                .serve(path, &dest, chart)
-                .await
-                .map_err(|e| env_error(format!("cannot serve `{}`", repo.url), e))?;
+            let previous = self.previous.as_ref().and_then(|p| p.repo_paths.get(i));
+            let served = match previous {
+                Some(previous) => {
+                    self.seams
+                        .repos
+                        .serve_staged(previous, path, &dest, chart)
+                        .await
+                }
+                None => self.seams.repos.serve(path, &dest, chart).await,
+            };
+            let local = served.map_err(|e| env_error(format!("cannot serve `{}`", repo.url), e))?;
             self.sink.emit(Event::Note(format!(
                 "serving {} from {} at {local}",
                 repo.url,
@@ -681,6 +748,7 @@ impl<'a> Runner<'a> {
             urls: self.urls.clone(),
             sync_timeout: self.opts.sync_timeout.unwrap_or(self.loaded.timeouts.sync),
             setup_timeout: self.setup_timeout(),
+            before: None,
         });
         Ok(())
     }

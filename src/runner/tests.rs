@@ -165,6 +165,22 @@ impl RepoServer for FakeRepos {
         Ok("http://127.0.0.1:2".into())
     }
 
+    async fn serve_staged(
+        &mut self,
+        _previous: &Path,
+        _next: &Path,
+        _dest: &Path,
+        chart: bool,
+    ) -> Result<String, RepoError> {
+        log(&self.log, format!("serve staged chart={chart}"));
+        Ok("http://127.0.0.1:2".into())
+    }
+
+    async fn advance(&mut self) -> Result<(), RepoError> {
+        log(&self.log, "repos advance");
+        Ok(())
+    }
+
     async fn stop(&mut self) {
         log(&self.log, "repos stop");
     }

@@ -39,6 +39,21 @@ pub struct Loaded {
     pub fixture_docs: BTreeMap<String, Vec<Value>>,
     /// `spec.timeouts`, parsed.
     pub timeouts: Timeouts,
+    /// `spec.upgrade`, resolved.
+    pub upgrade: Option<UpgradeFrom>,
+}
+
+/// Where the release an upgrade starts from comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpgradeFrom {
+    /// A git ref of the checkout that holds the scenario's files.
+    Ref(String),
+    /// The previous release's files: its ApplicationSet, and a directory for
+    /// each of `spec.repos` (in order; the current one where none is given).
+    Files {
+        application_set: PathBuf,
+        repo_paths: Vec<PathBuf>,
+    },
 }
 
 /// `spec.timeouts` as durations.
@@ -142,7 +157,7 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
         let help = e.suggestion.map(|s| format!("did you mean `{s}`?"));
         ctx.error(e.pos, e.message, help)
     })?;
-    let checks: [Check; 10] = [
+    let checks: [Check; 11] = [
         check_name,
         check_clusters_present,
         check_cluster_names,
@@ -153,6 +168,7 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
         check_fixture_clusters,
         check_expected_clusters,
         check_duplicate_repos,
+        check_upgrade,
     ];
     for check in checks {
         check(&ctx, &doc, &scenario)?;
@@ -536,6 +552,83 @@ fn check_duplicate_repos(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), 
     Ok(())
 }
 
+/// `spec.upgrade` names one way to the previous release, and only
+/// repositories the scenario serves.
+fn check_upgrade(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
+    let Some(u) = &s.spec.upgrade else {
+        return Ok(());
+    };
+    let files = u.application_set.is_some() || !u.repos.is_empty();
+    match (&u.from, files) {
+        (Some(_), true) => {
+            return Err(ctx.error(
+                value_pos(doc, "/spec/upgrade/from"),
+                "`spec.upgrade` sets both `from` and the previous release's files".to_string(),
+                Some(
+                    "either `from: REF` (everything as it is at a git ref) or \
+                     `applicationSet`/`repos` (the previous release's files), not both"
+                        .to_string(),
+                ),
+            ));
+        }
+        (None, false) => {
+            return Err(ctx.error(
+                value_pos(doc, "/spec/upgrade"),
+                "`spec.upgrade` does not say where the previous release is".to_string(),
+                Some(
+                    "set `from: REF` (a git branch, tag or commit), or `applicationSet` \
+                     and/or `repos` with the previous release's files"
+                        .to_string(),
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(r) = &u.from
+        && !plausible_ref(r)
+    {
+        return Err(ctx.error(
+            value_pos(doc, "/spec/upgrade/from"),
+            format!("`{r}` is not a git ref"),
+            Some("a branch, tag or commit, e.g. `main`, `v1.2.0` or `HEAD~1`".to_string()),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, repo) in u.repos.iter().enumerate() {
+        let pointer = format!("/spec/upgrade/repos/{i}/url");
+        if !s.spec.repos.iter().any(|r| r.url == repo.url) {
+            return Err(ctx.error(
+                value_pos(doc, &pointer),
+                format!(
+                    "`spec.upgrade.repos` names `{}`, which `spec.repos` does not serve",
+                    repo.url
+                ),
+                Some("list the repository in `spec.repos` with its current directory".to_string()),
+            ));
+        }
+        if !seen.insert(repo.url.as_str()) {
+            return Err(ctx.error(
+                value_pos(doc, &pointer),
+                format!(
+                    "duplicate repository url `{}` in `spec.upgrade.repos`",
+                    repo.url
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `r` can name a git revision: not empty, no option, no control
+/// character or space (what `git check-ref-format` and rev syntax refuse).
+pub fn plausible_ref(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 256
+        && !r.starts_with('-')
+        && !r.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
 /// `spec.timeouts`, parsed once here: every later use is a `Duration`.
 fn timeouts(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<Timeouts, LoadError> {
     let parse = |field: &str, text: &str| {
@@ -664,9 +757,48 @@ fn resolve(
         fixtures.insert(cluster.clone(), paths);
         fixture_docs.insert(cluster.clone(), docs);
     }
+    let upgrade = match &spec.upgrade {
+        None => None,
+        Some(u) => Some(match &u.from {
+            Some(r) => UpgradeFrom::Ref(r.clone()),
+            None => {
+                let application_set = match &u.application_set {
+                    Some(file) => existing(
+                        ctx,
+                        doc,
+                        "/spec/upgrade/applicationSet",
+                        "previous application set",
+                        file,
+                        Want::File,
+                    )?,
+                    None => application_set.clone(),
+                };
+                let mut previous = repo_paths.clone();
+                for (i, repo) in u.repos.iter().enumerate() {
+                    let at = spec.repos.iter().position(|r| r.url == repo.url);
+                    let path = existing(
+                        ctx,
+                        doc,
+                        &format!("/spec/upgrade/repos/{i}/path"),
+                        "previous repository path",
+                        &repo.path,
+                        Want::Exists,
+                    )?;
+                    if let Some(at) = at {
+                        previous[at] = path;
+                    }
+                }
+                UpgradeFrom::Files {
+                    application_set,
+                    repo_paths: previous,
+                }
+            }
+        }),
+    };
     Ok(Loaded {
         file: ctx.file.to_path_buf(),
         scenario,
+        upgrade,
         application_set,
         repo_paths,
         fixtures,

@@ -3,7 +3,7 @@
 mod load;
 mod model;
 
-pub use load::{LoadError, Loaded, Timeouts as TimeoutDurations, load};
+pub use load::{LoadError, Loaded, Timeouts as TimeoutDurations, UpgradeFrom, load, plausible_ref};
 pub use model::*;
 
 /// The JSON Schema of a scenario file, generated from the Rust types; the

@@ -46,10 +46,34 @@ pub struct Spec {
     pub fixtures: BTreeMap<String, Vec<String>>,
     /// The ApplicationSet manifest under test, relative to the scenario file.
     pub application_set: String,
+    /// Deploy a previous release first, then upgrade to what is here: the
+    /// diff step shows what the upgrade changes in each environment, and
+    /// the assertions run on the upgraded state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Upgrade>,
     #[serde(default)]
     pub expect: Expect,
     #[serde(default)]
     pub timeouts: Timeouts,
+}
+
+/// The release an upgrade starts from: a git ref of the checkout that holds
+/// the scenario's files, or the previous release's files themselves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Upgrade {
+    /// A branch, tag or commit: the ApplicationSet and every `repos` path as
+    /// they are at this ref deploy first (`--upgrade-from` overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The previous release's ApplicationSet, relative to the scenario file
+    /// (default: the one under test). It must have the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_set: Option<String>,
+    /// The previous release's directory for some of `repos`, by url; the
+    /// others serve the same directory before and after.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repos: Vec<Repo>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

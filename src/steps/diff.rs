@@ -31,7 +31,11 @@ impl Step for Diff {
     }
 
     async fn run(&self, live: &Live, _sink: &dyn Sink) -> Result<StepOutput, Error> {
-        apply(live).await?;
+        apply_appset(live, live.appset_to_apply()).await?;
+        if let Some(before) = &live.before {
+            let checks = super::upgrade::compare_upgraded(live, before).await?;
+            return Ok(StepOutput::checks(checks));
+        }
         let owned = live.owned_applications().await?;
         if owned.is_empty() {
             return Ok(StepOutput::skipped("no Application was generated"));
@@ -59,15 +63,15 @@ impl Step for Diff {
     }
 }
 
-/// Applies the ApplicationSet and waits until the applicationset-controller
-/// has reconciled it once: its resources are up to date, or it reports an
-/// error (which step 3 shows).
-async fn apply(live: &Live) -> Result<ApplicationSet, Error> {
+/// Applies an ApplicationSet (as [`Live::to_apply`] gives it) and waits
+/// until the applicationset-controller has reconciled it once: its resources
+/// are up to date, or it reports an error (which step 3 shows).
+pub(crate) async fn apply_appset(live: &Live, appset: Value) -> Result<ApplicationSet, Error> {
     let hub = live.hub();
     install::apply(
         &hub.client,
         "the ApplicationSet",
-        &[live.appset_to_apply()],
+        &[appset],
         &live.namespace,
         Mode::default(),
     )
@@ -123,11 +127,13 @@ const NOISY_METADATA: [&str; 5] = [
     "creationTimestamp",
 ];
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// The Deployment controller's rollout counter: not Argo CD's to manage.
+const DEPLOYMENT_REVISION: &str = "deployment.kubernetes.io/revision";
 
 /// One item of `GET /api/v1/applications/{name}/managed-resources`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-struct ManagedResource {
+pub(crate) struct ManagedResource {
     group: String,
     kind: String,
     namespace: String,
@@ -147,24 +153,47 @@ struct ManagedResource {
 /// `managed_resources` is the argocd-server response (`{"items": [...]}`);
 /// items that are not objects are skipped.
 pub fn diff_checks(application: &str, managed_resources: &Value) -> Vec<Check> {
-    let items = managed_resources
-        .get("items")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    items
+    managed(managed_resources)
         .iter()
-        .filter_map(|item| ManagedResource::deserialize(item).ok())
-        .map(|r| resource_check(application, &r))
+        .map(|r| resource_check(application, r))
         .collect()
 }
 
+/// The items of a managed-resources response that read as resources.
+pub(crate) fn managed(managed_resources: &Value) -> Vec<ManagedResource> {
+    managed_resources
+        .get("items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| ManagedResource::deserialize(item).ok())
+        .collect()
+}
+
+impl ManagedResource {
+    /// How a check names it: `Kind ns/name`.
+    pub(crate) fn key(&self) -> String {
+        format!("{} {}", self.kind, qualified(&self.namespace, &self.name))
+    }
+
+    /// The live object as Argo CD compares it, if it exists.
+    pub(crate) fn live(&self) -> Option<Value> {
+        parse_state(&self.normalized_live_state).or_else(|| parse_state(&self.live_state))
+    }
+
+    /// The object after a sync: the predicted state is the live object with
+    /// the desired one applied (defaults and fields of other managers kept),
+    /// so comparing with it shows only real changes.
+    pub(crate) fn desired(&self) -> Option<Value> {
+        parse_state(&self.predicted_live_state).or_else(|| parse_state(&self.target_state))
+    }
+}
+
 fn resource_check(application: &str, r: &ManagedResource) -> Check {
-    let name = format!("{} {}", r.kind, qualified(&r.namespace, &r.name));
-    let mut live = parse_state(&r.normalized_live_state).or_else(|| parse_state(&r.live_state));
-    // The predicted state is the live object after the sync (defaults and
-    // fields of other managers kept): comparing with it shows only real changes.
-    let mut desired = parse_state(&r.predicted_live_state).or_else(|| parse_state(&r.target_state));
+    let name = r.key();
+    let mut live = r.live();
+    let mut desired = r.desired();
     if r.kind == "Secret" && r.group.is_empty() {
         hide_secret_values(live.as_mut(), desired.as_mut());
     }
@@ -215,7 +244,7 @@ fn parse_state(text: &Option<String>) -> Option<Value> {
 /// `stringData` becomes `(hidden)`, or `(hidden, changed)` on the desired side
 /// where it differs from the live one, so the diff still says which keys a
 /// sync would change. (argocd-server masks them too; this does not rely on it.)
-fn hide_secret_values(mut live: Option<&mut Value>, mut desired: Option<&mut Value>) {
+pub(crate) fn hide_secret_values(mut live: Option<&mut Value>, mut desired: Option<&mut Value>) {
     const HIDDEN: &str = "(hidden)";
     for field in ["data", "stringData"] {
         let live_values = live
@@ -247,7 +276,7 @@ fn hide_secret_values(mut live: Option<&mut Value>, mut desired: Option<&mut Val
 }
 
 /// Removes fields that differ on every object and say nothing about the change.
-fn strip_noise(mut v: Value) -> Value {
+pub(crate) fn strip_noise(mut v: Value) -> Value {
     if let Some(obj) = v.as_object_mut() {
         obj.remove("status");
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -257,6 +286,7 @@ fn strip_noise(mut v: Value) -> Value {
             let empty = match meta.get_mut("annotations").and_then(Value::as_object_mut) {
                 Some(annotations) => {
                     annotations.remove(LAST_APPLIED);
+                    annotations.remove(DEPLOYMENT_REVISION);
                     annotations.is_empty()
                 }
                 None => false,

@@ -11,6 +11,7 @@ pub mod count;
 pub mod diff;
 pub mod dry_run;
 pub mod sync;
+pub mod upgrade;
 
 use async_trait::async_trait;
 
