@@ -875,30 +875,33 @@ mod kind_tier {
         let json = dir.path().join("report.json");
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&tmp).unwrap();
+        let run = || {
+            Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
+                .current_dir(root())
+                .args([
+                    "run",
+                    "tests/e2e/existing-argocd.yaml",
+                    "--provider",
+                    "existing",
+                ])
+                .args(["--context", &format!("dev={}", contexts[0])])
+                .args(["--context", &format!("staging={}", contexts[1])])
+                .args(["--context", &format!("prod={}", contexts[2])])
+                // Its name says production; this one is the test's own.
+                .args(["--allow-context", &contexts[2]])
+                .arg("--json")
+                .arg(&json)
+                .arg("--diagnostics")
+                .arg(dir.path().join("diagnostics"))
+                .env("KUBECONFIG", &kubeconfig)
+                .env("CI", "true")
+                .env("TMPDIR", &tmp)
+                .env_remove("ARGOCD_AUTH_TOKEN")
+                .output()
+                .expect("gitops-e2e runs")
+        };
         let run_started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_gitops-e2e"))
-            .current_dir(root())
-            .args([
-                "run",
-                "tests/e2e/existing-argocd.yaml",
-                "--provider",
-                "existing",
-            ])
-            .args(["--context", &format!("dev={}", contexts[0])])
-            .args(["--context", &format!("staging={}", contexts[1])])
-            .args(["--context", &format!("prod={}", contexts[2])])
-            // Its name says production; this one is the test's own.
-            .args(["--allow-context", &contexts[2]])
-            .arg("--json")
-            .arg(&json)
-            .arg("--diagnostics")
-            .arg(dir.path().join("diagnostics"))
-            .env("KUBECONFIG", &kubeconfig)
-            .env("CI", "true")
-            .env("TMPDIR", &tmp)
-            .env_remove("ARGOCD_AUTH_TOKEN")
-            .output()
-            .expect("gitops-e2e runs");
+        let out = run();
         let run_took = run_started.elapsed();
         let r = RunResult {
             code: out.status.code().unwrap_or(-1),
@@ -976,6 +979,40 @@ mod kind_tier {
             "containers left: {new_containers:?}"
         );
         assert!(run_dirs(&tmp).is_empty(), "run directories left");
+
+        // A fixture that exists already would be overwritten, then deleted:
+        // the run stops before it creates anything, and changes nothing.
+        let staging = contexts[1].as_str();
+        kubectl(
+            &kubeconfig,
+            &["--context", staging, "create", "namespace", "agents"],
+        );
+        kubectl(
+            &kubeconfig,
+            &[
+                "--context",
+                staging,
+                "-n",
+                "agents",
+                "wait",
+                "--for=create",
+                "configmap/kube-root-ca.crt",
+                "--timeout=60s",
+            ],
+        );
+        let before_refusal = snapshot(&kubeconfig, &contexts, &hub);
+        let refused = run();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("fixture Namespace `agents` already exists on cluster `staging`"),
+            "{stderr}"
+        );
+        assert_eq!(
+            snapshot(&kubeconfig, &contexts, &hub),
+            before_refusal,
+            "{stderr}"
+        );
         eprintln!(
             "existing Argo CD on kind: clusters up in {clusters_up:?}, Argo CD and bystanders \
              ready at {environment_ready:?}, the run took {run_took:?}, {} objects compared",
