@@ -137,6 +137,21 @@ impl ArgoApi {
         }
     }
 
+    /// `GET /api/version`: the server's version (`Version`, e.g.
+    /// `v3.5.3+0123abc`).
+    pub async fn version(&self) -> Result<String, ApiError> {
+        let url = format!("{}/api/version", self.base);
+        let body = self.send("version", self.http.get(url)).await?;
+        match body.get("Version").and_then(Value::as_str) {
+            Some(v) if !v.is_empty() => Ok(v.to_string()),
+            _ => Err(ApiError::Body {
+                what: "version".into(),
+                status: 200,
+                start: body.to_string().chars().take(80).collect(),
+            }),
+        }
+    }
+
     /// `POST /api/v1/applicationsets/generate`: the Applications Argo CD
     /// itself generates for `appset`, without creating anything.
     pub async fn generate(&self, appset: &Value) -> Result<Vec<Value>, ApiError> {
@@ -216,6 +231,22 @@ mod tests {
             err.to_string(),
             "argocd-server answered `generate` with 400: bad template"
         );
+    }
+
+    #[tokio::test]
+    async fn the_version_is_read_and_a_reply_without_one_is_an_error() {
+        let base = answering(
+            "HTTP/1.1 200 OK\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{\"Version\":\"v3.5.3+0123abc\"}",
+        )
+        .await;
+        assert_eq!(
+            ArgoApi::new(&base).version().await.unwrap(),
+            "v3.5.3+0123abc"
+        );
+        let base =
+            answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await;
+        let err = ArgoApi::new(&base).version().await.unwrap_err();
+        assert!(matches!(err, ApiError::Body { .. }), "{err}");
     }
 
     #[tokio::test]

@@ -293,7 +293,7 @@ async fn wait_components(client: &kube::Client, namespace: &str) -> anyhow::Resu
 
 /// The last lines of every container's log in Argo CD's namespace, for the
 /// diagnostics bundle (each read bounded in time and size).
-async fn pod_logs(client: &kube::Client, namespace: &str) -> Vec<DiagnosticFile> {
+pub(super) async fn pod_logs(client: &kube::Client, namespace: &str) -> Vec<DiagnosticFile> {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{ListParams, LogParams};
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
@@ -357,7 +357,7 @@ async fn admin_password(client: &kube::Client, namespace: &str) -> anyhow::Resul
 }
 
 /// Polls /healthz through the forward until argocd-server answers.
-async fn wait_healthz(url: &str) -> anyhow::Result<()> {
+pub(super) async fn wait_healthz(url: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()?;

@@ -153,7 +153,7 @@ pub async fn apply(
 
 /// The API for `doc`'s kind, in its namespace (else `default_namespace`)
 /// when the kind is namespaced.
-async fn api_for(
+pub(crate) async fn api_for(
     client: &kube::Client,
     doc: &Value,
     api_version: &str,

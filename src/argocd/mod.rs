@@ -1,9 +1,10 @@
 //! Argo CD on the harness's clusters.
 //!
-//! How Argo CD runs is behind [`ArgoCdRuntime`]: as local processes today
-//! ([`local::LocalProcesses`]); in the hub from its install manifests, or an
-//! Argo CD already installed there, next. Where repositories are served is
-//! behind [`repos::RepoServer`] likewise.
+//! How Argo CD runs is behind [`ArgoCdRuntime`]: as local processes
+//! ([`local::LocalProcesses`]), in the hub from its install manifests
+//! ([`incluster::InCluster`]), or the Argo CD already installed there
+//! ([`existing::Existing`]). Where repositories are served is behind
+//! [`repos::RepoServer`] likewise.
 //!
 //! - [`resources`]: typed Application and ApplicationSet.
 //! - [`install`]: server-side apply of manifests (CRDs, config, fixtures).
@@ -19,6 +20,7 @@
 pub(crate) mod accept;
 pub mod api;
 pub mod clusters;
+pub mod existing;
 mod http;
 pub mod incluster;
 pub mod install;
@@ -72,8 +74,15 @@ pub trait ArgoCdRuntime: Send + Sync {
     /// Logs and notes for the diagnostics bundle.
     async fn diagnostics(&self) -> Vec<DiagnosticFile>;
 
-    /// Stops what `start` started; an Argo CD it found is left as it was.
+    /// Stops what `start` started; an Argo CD it found is left as it was,
+    /// and what the run created in it is removed.
     async fn stop(&mut self);
+
+    /// What the runtime has to say since it was last asked (the version of
+    /// an Argo CD it found, what it left and why), for the report.
+    fn take_notes(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Leaves Argo CD running for a later run (`--reuse`) and returns its
     /// API's URL; `None` when this runtime cannot be kept (then it is

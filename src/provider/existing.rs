@@ -1,8 +1,17 @@
 //! The existing provider: kube contexts the user already has (a pre-release
 //! check on a staging cluster). It touches only the contexts the scenario
 //! names, creates nothing and so deletes nothing.
+//!
+//! A context whose API server is a kind cluster on this machine (a kind
+//! control-plane container publishes that loopback port) is one whose pods
+//! reach this machine at the `kind` network's gateway: its
+//! [`Provisioned::host_address`] says so, which is how an Argo CD already
+//! installed there reaches the other clusters (through the harness's
+//! CONNECT proxy) and the repositories the harness serves.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use kube::config::Kubeconfig;
 
@@ -104,7 +113,7 @@ impl Provider for Existing {
                 });
             }
         }
-        let provisioned: Vec<Provisioned> = clusters
+        let mut provisioned: Vec<Provisioned> = clusters
             .iter()
             .map(|c| {
                 let context = c.context.clone().unwrap_or_else(|| c.name.clone());
@@ -155,6 +164,14 @@ impl Provider for Existing {
                 return Err(refusal);
             }
         }
+        if let Some(ports) = kind_published_ports().await {
+            let gateway = crate::provider::kind::network_gateway().await.ok();
+            for p in &mut provisioned {
+                if loopback_port(&p.server).is_some_and(|port| publishes(&ports, port)) {
+                    p.host_address = gateway;
+                }
+            }
+        }
         Ok(provisioned)
     }
 
@@ -170,9 +187,70 @@ impl Provider for Existing {
     }
 }
 
+/// How long `docker ps` may take to list the kind clusters.
+const DOCKER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The port of an API server on this machine's loopback, if `server` is one.
+fn loopback_port(server: &str) -> Option<u16> {
+    let url = url::Url::parse(server).ok()?;
+    let loopback = match url.host()? {
+        url::Host::Domain(d) => d == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    loopback.then(|| url.port_or_known_default()).flatten()
+}
+
+/// What kind's control-plane containers publish (`docker ps`'s Ports
+/// column, one line each); `None` where Docker does not answer.
+async fn kind_published_ports() -> Option<String> {
+    let ps = crate::process::Cmd::new("docker").args([
+        "ps",
+        "--filter",
+        "label=io.x-k8s.kind.role=control-plane",
+        "--format",
+        "{{.Ports}}",
+    ]);
+    tokio::time::timeout(DOCKER_TIMEOUT, ps.output())
+        .await
+        .ok()?
+        .ok()
+}
+
+/// Whether `ports` (`docker ps`'s Ports column) publishes the API server
+/// port 6443 of a container on loopback `port`.
+fn publishes(ports: &str, port: u16) -> bool {
+    ports
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter_map(|p| p.strip_suffix("->6443/tcp"))
+        .filter_map(|host| host.rsplit_once(':'))
+        .any(|(ip, p)| {
+            p.parse::<u16>() == Ok(port)
+                && ip
+                    .trim_matches(['[', ']'])
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_clusters_are_recognised_by_their_published_loopback_port() {
+        let ports = "127.0.0.1:39741->6443/tcp\n127.0.0.1:40001->6443/tcp, 0.0.0.0:80->80/tcp";
+        assert_eq!(loopback_port("https://127.0.0.1:39741"), Some(39741));
+        assert_eq!(loopback_port("https://localhost:40001/"), Some(40001));
+        assert_eq!(loopback_port("https://10.0.0.5:6443"), None);
+        assert_eq!(loopback_port("https://staging.example.com"), None);
+        assert!(publishes(ports, 39741));
+        assert!(publishes(ports, 40001));
+        assert!(!publishes(ports, 80));
+        assert!(!publishes(ports, 6443));
+        assert!(!publishes("0.0.0.0:39741->6443/tcp", 39741));
+    }
 
     #[test]
     fn production_looking_contexts_are_refused_unless_allowed() {

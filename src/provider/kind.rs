@@ -345,7 +345,7 @@ pub async fn docker_answers() -> Result<String, String> {
 
 /// The `kind` network's IPv4 gateway: where the nodes' pods reach this
 /// machine.
-async fn network_gateway() -> anyhow::Result<IpAddr> {
+pub(crate) async fn network_gateway() -> anyhow::Result<IpAddr> {
     let out = Cmd::new("docker")
         .args([
             "network",

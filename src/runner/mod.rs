@@ -599,6 +599,10 @@ impl<'a> Runner<'a> {
                 .map_err(|e| {
                     env_error(format!("cannot start Argo CD on cluster `{}`", hub.name), e)
                 });
+            argocd
+                .take_notes()
+                .into_iter()
+                .for_each(|n| sink.emit(Event::Note(n)));
             sink.emit(Event::PhaseFinished {
                 name: "Argo CD ready".into(),
                 duration: argocd_started.elapsed(),
@@ -730,11 +734,11 @@ impl<'a> Runner<'a> {
                 })
             })
             .collect();
-        self.seams
-            .argocd
-            .register(&hub, &regs, &namespace)
-            .await
-            .map_err(|e| env_error("cannot register the clusters in Argo CD", e))?;
+        let registered = self.seams.argocd.register(&hub, &regs, &namespace).await;
+        for note in self.seams.argocd.take_notes() {
+            self.sink.emit(Event::Note(note));
+        }
+        registered.map_err(|e| env_error("cannot register the clusters in Argo CD", e))?;
         self.live = Some(Live {
             plan: self.plan.clone(),
             loaded: self.loaded.clone(),
@@ -912,6 +916,9 @@ impl<'a> Runner<'a> {
         }
         self.live = None;
         self.seams.argocd.stop().await;
+        for note in self.seams.argocd.take_notes() {
+            self.sink.emit(Event::Note(note));
+        }
         self.seams.repos.stop().await;
         if keep {
             let path = self.dir.path().join("kubeconfigs/all.yaml");

@@ -2,6 +2,7 @@
 
 use super::{Reusing, RunDir, RunOptions, Runner, reuse};
 use crate::argocd::ArgoCdRuntime;
+use crate::argocd::existing::{Existing as ExistingArgoCd, RunObjects};
 use crate::argocd::incluster::{self, InCluster};
 use crate::argocd::local::LocalProcesses;
 use crate::argocd::repo_containers::NetworkContainers;
@@ -15,7 +16,7 @@ use crate::provider::Provider;
 use crate::provider::existing::Existing;
 use crate::provider::kind::{KIND_NETWORK, Kind};
 use crate::provider::kwok::Kwok;
-use crate::scenario::{Loaded, ProviderKind};
+use crate::scenario::{ArgoCdInstall, Loaded, ProviderKind};
 use crate::steps;
 use crate::toolchain::Toolchain;
 
@@ -54,6 +55,18 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
         });
     };
     let kind = choose_provider(&loaded, &opts);
+    let existing_argocd = loaded.scenario.spec.argocd.install == Some(ArgoCdInstall::Existing);
+    if existing_argocd && kind != ProviderKind::Existing {
+        return Err(Error::Input {
+            message: format!(
+                "`{}` uses the Argo CD already on its hub (`argocd.install: existing`), which \
+                 only the existing provider has; this run's provider is {}",
+                loaded.file.display(),
+                format!("{kind:?}").to_lowercase()
+            ),
+            help: Some("run with --provider existing, naming the contexts with --context".into()),
+        });
+    }
     if opts.reuse && kind != ProviderKind::Kwok {
         return Err(Error::Input {
             message: format!(
@@ -105,10 +118,15 @@ pub fn prepare<'a>(plan: Plan, opts: RunOptions, sink: &'a dyn Sink) -> Result<R
     })?;
     let id = run_id(dir.path());
     let reusing = reusing.map(|(_, r)| r);
-    let seams = match reusing.as_ref().and_then(|r| r.state.as_ref()) {
+    let mut seams = match reusing.as_ref().and_then(|r| r.state.as_ref()) {
         Some(state) => kept_seams(&toolchain, dir.path(), &id, state),
         None => choose(kind, &opts, &toolchain, dir.path(), &id)?,
     };
+    if existing_argocd {
+        let (argocd, repos) = existing_argocd_seams(&plan, &loaded, &toolchain, &id);
+        seams.argocd = argocd;
+        seams.repos = repos;
+    }
     Ok(Runner::new(plan, loaded, opts, sink, seams, steps::all(), dir).reusing(reusing))
 }
 
@@ -176,6 +194,35 @@ pub(super) fn kept_seams(
         )),
         repos: Box::new(Loopback::new(toolchain.bin("helm"))),
     }
+}
+
+/// `argocd.install: existing`: the Argo CD on the hub, told what the run
+/// will create so that it removes exactly that; repositories served from
+/// containers on the `kind` network, the one place on this machine an
+/// Argo CD in a cluster reaches (a kind hub; another hub reaches no local
+/// repository, and its scenarios name none).
+fn existing_argocd_seams(
+    plan: &Plan,
+    loaded: &Loaded,
+    toolchain: &Toolchain,
+    run_id: &str,
+) -> (Box<dyn ArgoCdRuntime>, Box<dyn RepoServer>) {
+    let appset = plan
+        .appset
+        .value
+        .pointer("/metadata/name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let run = RunObjects::new(appset, &plan.expansion.applications, &loaded.fixture_docs);
+    (
+        Box::new(ExistingArgoCd::new(run, run_id)),
+        Box::new(NetworkContainers::new(
+            toolchain.bin("helm"),
+            &incluster::argocd_image(toolchain.argocd_version()),
+            KIND_NETWORK,
+            run_id,
+        )),
+    )
 }
 
 /// The one place that maps a provider to its seams.

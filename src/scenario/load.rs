@@ -165,6 +165,7 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
         check_expected_findings,
         check_duplicate_clusters,
         check_hub,
+        check_argocd_install,
         check_fixture_clusters,
         check_expected_clusters,
         check_duplicate_repos,
@@ -495,6 +496,30 @@ fn check_hub(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Only the `existing` provider has an Argo CD that is already there: the
+/// others make the hub themselves.
+fn check_argocd_install(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {
+    if s.spec.argocd.install == Some(super::ArgoCdInstall::Existing)
+        && s.spec.provider != super::ProviderKind::Existing
+    {
+        let provider = format!("{:?}", s.spec.provider).to_lowercase();
+        return Err(ctx.error(
+            value_pos(doc, "/spec/argocd/install"),
+            format!(
+                "`spec.argocd.install: existing` needs `provider: existing`; this scenario's \
+                 provider is `{provider}`, whose clusters have no Argo CD until the harness \
+                 installs it"
+            ),
+            Some(
+                "set `spec.provider: existing` and name each cluster's kube context \
+                 (`context:`), or remove `install: existing`"
+                    .to_string(),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_fixture_clusters(ctx: &Ctx, doc: &Document, s: &Scenario) -> Result<(), LoadError> {

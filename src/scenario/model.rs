@@ -123,6 +123,12 @@ pub struct ArgoCd {
     pub cluster: Option<String>,
     #[serde(default = "default_argocd_namespace")]
     pub namespace: String,
+    /// How Argo CD gets onto the hub: `manifests` (default: the harness
+    /// installs it), or `existing` (the `existing` provider only: the Argo CD
+    /// already installed in `namespace` is used as it is, nothing installed,
+    /// and only what the run creates is removed afterwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<ArgoCdInstall>,
 }
 
 impl Default for ArgoCd {
@@ -131,8 +137,21 @@ impl Default for ArgoCd {
             version: default_argocd_version(),
             cluster: None,
             namespace: default_argocd_namespace(),
+            install: None,
         }
     }
+}
+
+/// `spec.argocd.install`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ArgoCdInstall {
+    /// The harness installs Argo CD (in-cluster from its install manifests on
+    /// kind, as local processes on kwok).
+    #[default]
+    Manifests,
+    /// The Argo CD already on the hub, used as it is.
+    Existing,
 }
 
 /// The Argo CD version the toolchain pins.
