@@ -157,7 +157,7 @@ pub fn load(file: &Path) -> Result<Loaded, LoadError> {
         let help = e.suggestion.map(|s| format!("did you mean `{s}`?"));
         ctx.error(e.pos, e.message, help)
     })?;
-    let checks: [Check; 11] = [
+    let checks: [Check; 12] = [
         check_name,
         check_clusters_present,
         check_cluster_names,
