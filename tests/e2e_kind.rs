@@ -631,6 +631,36 @@ mod kind_tier {
         assert_eq!(probes, 3, "{}", r.explain());
     }
 
+    /// `--load-image`: an image only this machine has (tagged here from the
+    /// busybox the kind images include) runs with `imagePullPolicy: Never`
+    /// only if the run loaded it into the node.
+    #[test]
+    #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
+    fn load_image_puts_a_local_image_on_the_nodes() {
+        require_kind!();
+        const LOADED: &str = "gitops-e2e.test/loaded:1";
+        let tagged = Command::new("docker")
+            .args(["tag", "busybox:1.37", LOADED])
+            .status()
+            .expect("docker tag");
+        assert!(tagged.success(), "docker tag busybox:1.37 {LOADED}");
+        let r = run_kind("tests/e2e/load-image.yaml", &["--load-image", LOADED], &[]);
+        let _ = Command::new("docker").args(["rmi", LOADED]).output();
+        assert_eq!(r.code, 0, "{}", r.explain());
+        let phases = r.report["phases"].to_string();
+        assert!(phases.contains("images loaded"), "{phases}");
+        assert!(
+            r.failures("assert").is_empty(),
+            "{:?}",
+            r.failures("assert")
+        );
+        let running = r
+            .checks("assert")
+            .iter()
+            .any(|c| c["name"] == "1 pod Running" && c["outcome"]["status"] == "passed");
+        assert!(running, "{}", r.explain());
+    }
+
     #[test]
     #[ignore = "kind: needs Docker and the kind images (make kind-images); make test runs it when ready"]
     fn failure_scenarios_fail_at_the_same_steps_as_on_kwok() {
