@@ -1012,6 +1012,16 @@ pub fn to_string<T: Serialize>(value: &T) -> String {
 }
 
 /// Appends a key to a JSON pointer, escaping it as RFC 6901 says.
+/// Appends `/key`, escaped, to the pointer in `buf` (see [`pointer_push`]).
+pub fn pointer_push_into(buf: &mut String, key: &str) {
+    buf.push('/');
+    if key.contains(['~', '/']) {
+        buf.push_str(&escape(key));
+    } else {
+        buf.push_str(key);
+    }
+}
+
 pub fn pointer_push(base: &str, key: &str) -> String {
     // On the hot path of expansion and lint (once per node): one allocation
     // when the key needs no escaping, which is nearly always.

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::util::{dotted, field_name, list_text, strings};
+use super::util::{dotted, field_name, list_text, strings, walk};
 use super::{Draft, Emitter, Severity, Target};
 use crate::appset::Expansion;
 use crate::yaml::{Pos, RecoveryKind};
@@ -304,7 +304,16 @@ pub fn unrendered_placeholder(out: &mut Emitter<'_>, t: &Target<'_>) {
         .and_then(Value::as_object)
         .map(|m| m.keys().map(|k| format!("`{k}`")).collect())
         .unwrap_or_default();
-    for (pointer, text) in strings(t.manifest, "") {
+    // Only strings that can hold a placeholder get a pointer of their own.
+    let mut candidates = Vec::new();
+    walk(t.manifest, "", &mut |p, _, v| {
+        if let Value::String(s) = v
+            && (s.contains("{{") || s.contains("<no value>"))
+        {
+            candidates.push((p.to_string(), s.as_str()));
+        }
+    });
+    for (pointer, text) in candidates {
         let mut names = Vec::new();
         for c in PLACEHOLDER.captures_iter(text) {
             let inner = c[1].trim();

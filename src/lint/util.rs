@@ -1,14 +1,20 @@
 //! Small helpers the rule families share: walking values with their
 //! pointers, word matching, Helm values and image references.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
-use crate::yaml::pointer_push;
+use crate::yaml::pointer_push_into;
 
 /// Calls `f(pointer, key, value)` for `value` and every node below it;
 /// `key` is the mapping key the node is under, if any.
 pub fn walk<'v>(value: &'v Value, pointer: &str, f: &mut dyn FnMut(&str, Option<&str>, &'v Value)) {
-    walk_depth(value, pointer, None, 0, f);
+    // One buffer for every pointer of the walk: lint walks each generated
+    // Application, so a new string per node showed in the plan's profile.
+    let mut buf = String::with_capacity(pointer.len() + 64);
+    buf.push_str(pointer);
+    walk_depth(value, &mut buf, None, 0, f);
 }
 
 /// Deeper than any manifest a person writes; keeps hostile input from
@@ -17,7 +23,7 @@ const MAX_DEPTH: usize = 200;
 
 fn walk_depth<'v>(
     value: &'v Value,
-    pointer: &str,
+    pointer: &mut String,
     key: Option<&str>,
     depth: usize,
     f: &mut dyn FnMut(&str, Option<&str>, &'v Value),
@@ -26,15 +32,20 @@ fn walk_depth<'v>(
     if depth >= MAX_DEPTH {
         return;
     }
+    let len = pointer.len();
     match value {
         Value::Object(m) => {
             for (k, v) in m {
-                walk_depth(v, &pointer_push(pointer, k), Some(k), depth + 1, f);
+                pointer_push_into(pointer, k);
+                walk_depth(v, pointer, Some(k), depth + 1, f);
+                pointer.truncate(len);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk_depth(v, &format!("{pointer}/{i}"), key, depth + 1, f);
+                let _ = write!(pointer, "/{i}");
+                walk_depth(v, pointer, key, depth + 1, f);
+                pointer.truncate(len);
             }
         }
         _ => {}
