@@ -3,7 +3,7 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-BIN := target/release/gitops-e2e
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/gitops-e2e
 LESSON := scenarios/lesson
 
 .PHONY: all build demo test fmt schema toolchain toolchain-smoke toolchain-release-test bench deps clean fuzz

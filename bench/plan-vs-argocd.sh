@@ -14,4 +14,5 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 python3 bench/gen-appsets.py "$dir"
 cargo build --release --quiet --bin gitops-e2e --example plan_vs_argocd
-BIN=${BIN:-target/release/gitops-e2e} target/release/examples/plan_vs_argocd "$dir" "$runs"
+release=${CARGO_TARGET_DIR:-target}/release
+BIN=${BIN:-$release/gitops-e2e} "$release/examples/plan_vs_argocd" "$dir" "$runs"

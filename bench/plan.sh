@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-20}
-bin=target/release/gitops-e2e
+bin=${BIN:-${CARGO_TARGET_DIR:-target}/release/gitops-e2e}
 [[ -x $bin ]] || cargo build --release --quiet
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

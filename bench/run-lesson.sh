@@ -12,7 +12,7 @@
 #                                                        tests/kind/host-patches.yaml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${BIN:-target/release/gitops-e2e}
+bin=${BIN:-${CARGO_TARGET_DIR:-target}/release/gitops-e2e}
 runs=${RUNS:-3}
 provider=${PROVIDER:-kwok}
 case $provider in

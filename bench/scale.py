@@ -115,7 +115,7 @@ def spread(xs, fmt="{:.1f}"):
 
 
 def main():
-    bin_ = os.environ.get("BIN", str(ROOT / "target/release/gitops-e2e"))
+    bin_ = os.environ.get("BIN", str(Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/gitops-e2e"))
     runs = int(os.environ.get("RUNS", "3"))
     sizes = [int(a) for a in sys.argv[1:]] or [3, 10]
     rows = []

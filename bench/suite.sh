@@ -10,7 +10,7 @@
 #   bench/suite.sh           RUNS=3
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${BIN:-target/release/gitops-e2e}
+bin=${BIN:-${CARGO_TARGET_DIR:-target}/release/gitops-e2e}
 runs=${RUNS:-3}
 [[ -n ${BIN:-} || -x $bin ]] || cargo build --release --quiet
 scenarios=(scenarios/lesson/01-first-draft.yaml scenarios/lesson/02-refined.yaml
