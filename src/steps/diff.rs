@@ -40,8 +40,10 @@ impl Step for Diff {
         if owned.is_empty() {
             return Ok(StepOutput::skipped("no Application was generated"));
         }
-        let mut checks = Vec::new();
-        for app in &owned {
+        // Each Application is awaited and read on its own, all at once: the
+        // controller compares them in parallel, and so the step waits for
+        // the slowest, not for their sum.
+        let reads = owned.iter().map(|app| async move {
             let name = app.metadata.name.clone().unwrap_or_default();
             // The controller must have compared once for the diff to exist;
             // if it has not within the time, the diff says what it has.
@@ -57,8 +59,13 @@ impl Step for Diff {
                 .map_err(|e| {
                     env_error(format!("cannot read the managed resources of `{name}`"), e)
                 })?;
-            checks.extend(diff_checks(&name, &resources));
-        }
+            Ok::<_, Error>(diff_checks(&name, &resources))
+        });
+        let checks = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         Ok(StepOutput::checks(checks))
     }
 }
