@@ -35,15 +35,7 @@ impl Step for Sync {
             return Ok(StepOutput::skipped("no Application was generated"));
         }
         let api = live.applications();
-        for app in owned.iter().filter(|a| !a.app_spec().auto_sync()) {
-            let name = app.metadata.name.clone().unwrap_or_default();
-            api.patch(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(&sync_operation(app)),
-            )
-            .await
-            .map_err(|e| env_error(format!("cannot start a sync of `{name}`"), e))?;
+        for name in start_manual_syncs(&api, &owned).await? {
             sink.emit(Event::Note(format!(
                 "{name}: manual sync policy, sync started by gitops-e2e"
             )));
@@ -54,6 +46,55 @@ impl Step for Sync {
         });
         let checks = futures::future::try_join_all(waits).await?;
         Ok(StepOutput::checks(checks))
+    }
+}
+
+/// Starts a sync of each of `apps` whose policy is manual (automated ones
+/// sync by themselves); returns their names.
+pub(crate) async fn start_manual_syncs(
+    api: &Api<Application>,
+    apps: &[Application],
+) -> Result<Vec<String>, Error> {
+    let mut started = Vec::new();
+    for app in apps.iter().filter(|a| !a.app_spec().auto_sync()) {
+        let name = app.metadata.name.clone().unwrap_or_default();
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(&sync_operation(app)),
+        )
+        .await
+        .map_err(|e| env_error(format!("cannot start a sync of `{name}`"), e))?;
+        started.push(name);
+    }
+    Ok(started)
+}
+
+/// How waiting for an Application to be done (or failed) ended.
+pub(crate) enum Settled {
+    /// Done or failed, as the watch saw it.
+    Reached(Application),
+    Deleted,
+    /// Neither within the time: the Application as it is then.
+    TimedOut(Application),
+}
+
+/// Waits until the Application is done or failed, at most `timeout`.
+pub(crate) async fn settle(
+    api: &Api<Application>,
+    name: &str,
+    timeout: Duration,
+) -> Result<Settled, Error> {
+    let done = await_condition(api.clone(), name, conditions::done_or_failed());
+    match tokio::time::timeout(timeout, done).await {
+        Ok(Ok(Some(a))) => Ok(Settled::Reached(a)),
+        Ok(Ok(None)) => Ok(Settled::Deleted),
+        Ok(Err(e)) => Err(env_error(format!("cannot watch Application `{name}`"), e)),
+        Err(_) => api
+            .get(name)
+            .await
+            .map(Settled::TimedOut)
+            .map_err(|e| env_error(format!("cannot read Application `{name}`"), e)),
     }
 }
 
@@ -85,22 +126,14 @@ async fn wait(
         name: phase.clone(),
     });
     let started = Instant::now();
-    let done = await_condition(api.clone(), &name, conditions::done_or_failed());
-    let outcome = match tokio::time::timeout(timeout, done).await {
-        Ok(Ok(Some(a))) => verdict(&a),
-        Ok(Ok(None)) => Outcome::failed("the Application was deleted"),
-        Ok(Err(e)) => return Err(env_error(format!("cannot watch Application `{name}`"), e)),
-        Err(_) => {
-            let state = api
-                .get(&name)
-                .await
-                .map_err(|e| env_error(format!("cannot read Application `{name}`"), e))?;
-            Outcome::failed(format!(
-                "not Synced and Healthy after {}: {}",
-                humantime::format_duration(timeout),
-                state_text(&state)
-            ))
-        }
+    let outcome = match settle(&api, &name, timeout).await? {
+        Settled::Reached(a) => verdict(&a),
+        Settled::Deleted => Outcome::failed("the Application was deleted"),
+        Settled::TimedOut(state) => Outcome::failed(format!(
+            "not Synced and Healthy after {}: {}",
+            humantime::format_duration(timeout),
+            state_text(&state)
+        )),
     };
     let duration = started.elapsed();
     sink.emit(Event::PhaseFinished {

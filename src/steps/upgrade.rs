@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::conditions;
 use super::diff;
-use super::sync::{state_text, sync_operation};
+use super::sync::{Settled, settle, start_manual_syncs, state_text};
 use super::unified;
 use crate::appset::Expansion;
 use crate::argocd::resources::Application;
@@ -82,36 +82,19 @@ pub async fn deploy_previous(
         ));
     }
     let api = live.applications();
-    for app in owned.iter().filter(|a| !a.app_spec().auto_sync()) {
-        let name = app.metadata.name.clone().unwrap_or_default();
-        api.patch(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(&sync_operation(app)),
-        )
-        .await
-        .map_err(|e| env_error(format!("cannot start a sync of `{name}`"), e))?;
-    }
+    start_manual_syncs(&api, &owned).await?;
     let waits = owned.iter().map(|app| {
         let name = app.metadata.name.clone().unwrap_or_default();
         let api = api.clone();
         async move {
-            let done = await_condition(api.clone(), &name, conditions::done_or_failed());
-            let state = match tokio::time::timeout(live.sync_timeout, done).await {
-                Ok(Ok(Some(a))) => a,
-                Ok(Ok(None)) => {
+            let state = match settle(&api, &name, live.sync_timeout).await? {
+                Settled::Reached(a) | Settled::TimedOut(a) => a,
+                Settled::Deleted => {
                     return Err(env_error(
                         format!("Application `{name}` of the previous release was deleted"),
                         anyhow::anyhow!("while waiting for it to be Synced and Healthy"),
                     ));
                 }
-                Ok(Err(e)) => {
-                    return Err(env_error(format!("cannot watch Application `{name}`"), e));
-                }
-                Err(_) => api
-                    .get(&name)
-                    .await
-                    .map_err(|e| env_error(format!("cannot read Application `{name}`"), e))?,
             };
             if !conditions::is_done(&state) {
                 return Err(env_error(
@@ -199,13 +182,12 @@ async fn compare_one(
         let sources = sources.clone();
         await_condition(api.clone(), &name, move |a: Option<&Application>| {
             a.is_some_and(|a| {
-                let v = app_value(a);
-                v.pointer(&format!(
-                    "/metadata/annotations/{}",
-                    REFRESH.replace('/', "~1")
-                ))
-                .is_none()
-                    && carries(&v, "/status/sync/comparedTo", &sources)
+                let refreshing = a
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|m| m.contains_key(REFRESH));
+                !refreshing && carries(&app_value(a), "/status/sync/comparedTo", &sources)
             })
         })
     };
@@ -310,24 +292,20 @@ async fn wait(
 
 /// `status.sync.revision`, or the list of `revisions` of a multi-source one.
 fn revision(app: &Application) -> String {
-    let v = app_value(app);
-    if let Some(r) = v.pointer("/status/sync/revision").and_then(Value::as_str)
-        && !r.is_empty()
-    {
-        return short(r);
+    let Some(sync) = app.status().map(|s| &s.sync) else {
+        return "(no revision)".to_string();
+    };
+    if !sync.revision.is_empty() {
+        return short(&sync.revision);
     }
-    match v
-        .pointer("/status/sync/revisions")
-        .and_then(Value::as_array)
-    {
-        Some(rs) if !rs.is_empty() => rs
-            .iter()
-            .filter_map(Value::as_str)
-            .map(short)
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "(no revision)".to_string(),
+    if sync.revisions.is_empty() {
+        return "(no revision)".to_string();
     }
+    sync.revisions
+        .iter()
+        .map(|r| short(r))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A commit as `git log --oneline` shows it; a chart version as it is.
