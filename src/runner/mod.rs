@@ -390,7 +390,14 @@ impl<'a> Runner<'a> {
         let Some(from) = from else {
             return Ok(());
         };
-        let previous = upgrade::resolve(&self.loaded, &from, self.dir.path()).await?;
+        let current = self
+            .plan
+            .appset
+            .value
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let previous = upgrade::resolve(&self.loaded, current, &from, self.dir.path()).await?;
         self.sink.emit(Event::Note(format!(
             "upgrade: the previous release ({}) deploys first, then the working copy",
             previous.label

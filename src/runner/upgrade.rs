@@ -27,8 +27,14 @@ pub struct Previous {
 const GIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Reads the previous release `from` names; a ref's files are exported
-/// under `dir` (the run's own directory).
-pub async fn resolve(loaded: &Loaded, from: &UpgradeFrom, dir: &Path) -> Result<Previous, Error> {
+/// under `dir` (the run's own directory). `current` is the name of the
+/// ApplicationSet under test, which the previous one must share.
+pub async fn resolve(
+    loaded: &Loaded,
+    current: &str,
+    from: &UpgradeFrom,
+    dir: &Path,
+) -> Result<Previous, Error> {
     let (label, appset_file, repo_paths) = match from {
         UpgradeFrom::Files {
             application_set,
@@ -57,18 +63,7 @@ pub async fn resolve(loaded: &Loaded, from: &UpgradeFrom, dir: &Path) -> Result<
             .unwrap_or_default()
             .to_string()
     };
-    let current = crate::input::read_text(&loaded.application_set)
-        .ok()
-        .and_then(|t| crate::yaml::parse(&t).ok())
-        .and_then(|docs| {
-            docs.into_iter().find(|d| {
-                d.value.get("kind").and_then(serde_json::Value::as_str) == Some("ApplicationSet")
-            })
-        })
-        .map(|d| name(&d));
-    if let Some(current) = current
-        && current != name(&appset)
-    {
+    if current != name(&appset) {
         return Err(Error::Input {
             message: format!(
                 "the previous release's ApplicationSet `{}` (in `{}`) is not the one under test, `{current}`",
