@@ -110,10 +110,11 @@ pub fn secret(reg: &Registration<'_>, namespace: &str, proxy_url: &str) -> Value
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn provisioned(name: &str, server: &str) -> Provisioned {
+    /// A cluster with made-up credentials, its context named after it.
+    pub(crate) fn provisioned(name: &str, server: &str) -> Provisioned {
         Provisioned {
             name: name.into(),
             kubeconfig: "/dev/null".into(),

@@ -44,7 +44,7 @@ use super::proxy::ConnectProxy;
 use super::{ArgoCdRuntime, DiagnosticFile};
 use crate::appset::IN_CLUSTER_SERVER;
 use crate::forward::{self, Forward, Wire};
-use crate::provider::Provisioned;
+use crate::provider::{Provisioned, namespace_names};
 
 /// argocd-server's pods and the port that serves its API (HTTPS, or HTTP
 /// with `server.insecure`, and gRPC on the same port).
@@ -319,7 +319,7 @@ impl Existing {
         // goes with them.
         let mut created: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
         for found in &before.clusters {
-            match namespace_names(&found.client).await {
+            match namespace_names::<BTreeSet<String>>(&found.client).await {
                 Ok(now) => {
                     created.insert(
                         &found.name,
@@ -470,16 +470,6 @@ where
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-async fn namespace_names(client: &kube::Client) -> anyhow::Result<BTreeSet<String>> {
-    Ok(Api::<Namespace>::all(client.clone())
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|n| n.metadata.name)
-        .collect())
 }
 
 /// The scenario cluster an Application deploys to.
@@ -868,15 +858,8 @@ mod tests {
 
     fn provisioned(name: &str, server: &str) -> Provisioned {
         Provisioned {
-            name: name.into(),
-            kubeconfig: "/dev/null".into(),
             context: format!("kind-{name}"),
-            server: server.into(),
-            ca_data: Some("Q0E=".into()),
-            cert_data: Some("Q0VSVA==".into()),
-            key_data: Some("S0VZ".into()),
-            token: None,
-            host_address: None,
+            ..crate::argocd::clusters::tests::provisioned(name, server)
         }
     }
 

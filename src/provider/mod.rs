@@ -244,3 +244,18 @@ pub fn labels_text(labels: &BTreeMap<String, String>) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// The names of a cluster's namespaces.
+pub async fn namespace_names<C: FromIterator<String>>(
+    client: &kube::Client,
+) -> Result<C, kube::Error> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, ListParams};
+    Ok(Api::<Namespace>::all(client.clone())
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect())
+}

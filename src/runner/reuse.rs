@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::live::Live;
-use crate::provider::Provisioned;
+use crate::provider::{Provisioned, namespace_names};
 use crate::scenario::{Loaded, ProviderKind};
 use crate::toolchain::Toolchain;
 
@@ -203,16 +203,6 @@ pub async fn baseline(
         .filter_map(|s| s.metadata.name)
         .collect();
     Ok((namespaces, secrets))
-}
-
-async fn namespace_names(client: &kube::Client) -> anyhow::Result<Vec<String>> {
-    Ok(Api::<Namespace>::all(client.clone())
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|n| n.metadata.name)
-        .collect())
 }
 
 fn argo(client: &kube::Client, namespace: &str, kind: &str, plural: &str) -> Api<DynamicObject> {

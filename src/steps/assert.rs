@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, PodSpec, Secret};
+use k8s_openapi::api::core::v1::{Node, Pod, PodSpec, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams};
 use kube::core::{Selector, SelectorExt};
@@ -79,14 +79,9 @@ pub async fn application_checks(
         let cluster = cluster.name.clone();
         move |e: kube::Error| env_error(format!("cannot {what} on cluster `{cluster}`"), e)
     };
-    let namespaces: Vec<String> = Api::<Namespace>::all(client.clone())
-        .list(&ListParams::default())
+    let namespaces: Vec<String> = crate::provider::namespace_names(client)
         .await
-        .map_err(failed_to("list namespaces".into()))?
-        .items
-        .into_iter()
-        .filter_map(|n| n.metadata.name)
-        .collect();
+        .map_err(failed_to("list namespaces".into()))?;
     let mut checks = vec![namespace_check(app, ns, &namespaces)];
     if want.deployments.is_empty() {
         return Ok(checks);
