@@ -98,6 +98,18 @@ impl RunResult {
             .collect()
     }
 
+    /// Each of the five steps ran, and none of their checks failed.
+    fn assert_every_step_passed(&self) {
+        for step in ["dry-run", "diff", "count", "sync", "assert"] {
+            assert!(
+                self.failures(step).is_empty(),
+                "{step}: {:?}",
+                self.failures(step)
+            );
+            assert!(self.step(step)["skipped"].is_null(), "{step} skipped");
+        }
+    }
+
     fn explain(&self) -> String {
         format!(
             "exit {} after {:?}\nstdout:\n{}\nstderr:\n{}{}",
@@ -574,14 +586,7 @@ mod kind_tier {
         let r = run_kind("scenarios/lesson/03-constraints.yaml", &[], &[]);
         assert_eq!(r.code, 0, "{}", r.explain());
         assert_eq!(r.report["provider"], "kind", "{}", r.explain());
-        for step in ["dry-run", "diff", "count", "sync", "assert"] {
-            assert!(
-                r.failures(step).is_empty(),
-                "{step}: {:?}",
-                r.failures(step)
-            );
-            assert!(r.step(step)["skipped"].is_null(), "{step} skipped");
-        }
+        r.assert_every_step_passed();
         // Real pods: every replica the lesson asks for is Ready.
         let replicas: Vec<String> = r
             .checks("assert")
@@ -985,14 +990,7 @@ mod kind_tier {
         };
         assert_eq!(r.code, 0, "{}", r.explain());
         assert_eq!(r.report["provider"], "existing", "{}", r.explain());
-        for step in ["dry-run", "diff", "count", "sync", "assert"] {
-            assert!(
-                r.failures(step).is_empty(),
-                "{step}: {:?}",
-                r.failures(step)
-            );
-            assert!(r.step(step)["skipped"].is_null(), "{step} skipped");
-        }
+        r.assert_every_step_passed();
         let replicas = r
             .checks("assert")
             .iter()

@@ -44,6 +44,21 @@ struct RunResult {
 }
 
 impl RunResult {
+    /// A finished run: its exit code and output, and the JSON report it
+    /// wrote to `json` (null when it wrote none).
+    fn read(out: &std::process::Output, json: &std::path::Path, elapsed: Duration) -> Self {
+        RunResult {
+            code: out.status.code().unwrap_or(-1),
+            report: std::fs::read_to_string(json)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
     fn step(&self, name: &str) -> &Value {
         self.report["steps"]
             .as_array()
@@ -98,17 +113,7 @@ fn run(scenario: &str) -> RunResult {
         left.is_empty(),
         "{scenario}: run directories left behind: {left:?}"
     );
-    let report = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
-    RunResult {
-        code: out.status.code().unwrap_or(-1),
-        report,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    RunResult::read(&out, &json, started.elapsed())
 }
 
 /// A temporary directory for one run alone (its `TMPDIR`), so that what it
@@ -1368,16 +1373,7 @@ fn upgrade_from_a_git_ref_serves_the_previous_commit_first_then_the_working_copy
         .env("TMPDIR", &tmp)
         .output()
         .expect("gitops-e2e runs");
-    let r = RunResult {
-        code: out.status.code().unwrap_or(-1),
-        report: std::fs::read_to_string(&json)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: Duration::ZERO,
-    };
+    let r = RunResult::read(&out, &json, Duration::ZERO);
     assert_eq!(r.code, 0, "{}", r.explain());
     assert!(run_dirs(&tmp).is_empty(), "run directories left behind");
     let revisions = detail(&r, "diff", "agent-dev", "upgrade");
